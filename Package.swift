@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcomingFeatures: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+var package = Package(
+    name: "LienThong",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lienthong", targets: ["lienthong"]),
+        .library(name: "LienThongKafka", targets: ["LienThongKafka"]),
+        .library(name: "LienThongPostgres", targets: ["LienThongPostgres"]),
+        .library(name: "LienThongTestSupport", targets: ["LienThongTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System shims: the only importers are the two wrapper modules below.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // Safe wrappers that own every C pointer.
+        .target(
+            name: "LienThongKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "LienThongPostgres",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // Real-server harness for integration tests and benchmarks.
+        .target(
+            name: "LienThongTestSupport",
+            dependencies: [
+                "LienThongKafka", "LienThongPostgres", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "lienthong",
+            dependencies: [
+                "LienThongPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "LienThongKafkaTests", dependencies: ["LienThongKafka"]),
+        .testTarget(name: "LienThongPostgresTests", dependencies: ["LienThongPostgres"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "LienThongKafka", "LienThongPostgres", "LienThongTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+}

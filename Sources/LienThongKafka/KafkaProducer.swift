@@ -1,0 +1,292 @@
+internal import CRdKafka
+public import Logging
+import Synchronization
+
+import class Foundation.Thread
+
+/// An idempotent Kafka producer over librdkafka 2.0.2 whose sends complete when the broker confirms delivery.
+///
+/// A dedicated thread blocks in `rd_kafka_poll` and serves delivery reports, which resume the awaiting tasks:
+/// no sleep-polling and no added latency. When librdkafka's queue is full, senders wait for deliveries to free
+/// space instead of failing.
+///
+/// A fatal error (an idempotence sequence violation, for instance) makes the producer unusable: sends then fail
+/// with ``KafkaError/isFatal`` and ``fatalError`` is set, so the owner can close it and create a new one.
+public final class KafkaProducer: Sendable {
+    private struct State {
+        var isStopRequested = false
+        var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+        var latestStatistics: String?
+    }
+
+    private final class SharedState: Sendable {
+        let fields = Mutex(State())
+
+        func withLock<T>(_ body: (inout State) -> T) -> T { fields.withLock { body(&$0) } }
+    }
+
+    private let client: RDKafkaClient
+    private let context: RDKafkaCallbackContext
+    private let state: SharedState
+    private let heartbeat = PollHeartbeat()
+    private let pollThreadFinished = CompletionSignal()
+    private let blockingCalls = BlockingCallQueue(label: "lienthong.kafka.producer.blocking")
+
+    /// Creates the producer and starts its poll thread.
+    /// - Throws: ``KafkaError`` `.invalidConfiguration` naming the property librdkafka refuses.
+    public init(
+        configuration: KafkaProducerConfiguration,
+        eventHandler: (@Sendable (KafkaClientEvent) -> Void)? = nil,
+        logger: Logger
+    ) throws(KafkaError) {
+        let conf = try RDKafkaConfig(properties: configuration.librdkafkaProperties())
+        let state = SharedState()
+        let events = eventHandler ?? { _ in }
+        let context = RDKafkaCallbackContext(
+            delivery: { message in DeliveryTicket.complete(message) },
+            statistics: { json in
+                state.withLock { $0.latestStatistics = json }
+                events(.statistics(json))
+            },
+            error: { handle, error, reason in events(.error(KafkaError.reported(handle: handle, error, reason))) },
+            log: { level, facility, message in
+                logger.log(
+                    level: level >= 7 ? .trace : .debug, "librdkafka",
+                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
+            }
+        )
+        conf.install(context: context, kind: .producer)
+        let client = try RDKafkaClient.make(kind: .producer, configuration: conf)
+        self.client = client
+        self.context = context
+        self.state = state
+
+        let idleTimeout = Int32(configuration.pollTimeout.milliseconds)
+        let heartbeat = heartbeat
+        let finished = pollThreadFinished
+        let thread = Thread {
+            withExtendedLifetime(context) {
+                try? client.withHandle { handle in
+                    while !state.withLock({ $0.isStopRequested }) {
+                        heartbeat.beat()
+                        rd_kafka_poll(handle, idleTimeout)
+                        // Deliveries free queue space: let waiting senders retry.
+                        let waiters = state.withLock { state in
+                            defer { state.spaceWaiters = [] }
+                            return state.spaceWaiters
+                        }
+                        for waiter in waiters { waiter.resume() }
+                    }
+                    // Fail what is still queued so that no sender waits forever, then serve those reports.
+                    rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+                    rd_kafka_poll(handle, 0)
+                }
+                client.destroy()
+            }
+            finished.signal()
+        }
+        thread.name = "lienthong-kafka-producer"
+        thread.start()
+    }
+
+    deinit {
+        state.withLock { $0.isStopRequested = true }
+    }
+
+    /// Produces one record and waits until the broker confirms it.
+    /// - Throws: ``KafkaError`` `.produce` if it cannot be enqueued, `.delivery` if the broker did not take it.
+    @discardableResult
+    public func send(_ message: KafkaProducerMessage) async throws(KafkaError) -> KafkaDeliveryReport {
+        try await send([message])[0].get()
+    }
+
+    /// Produces records in order and waits for every delivery report.
+    /// - Returns: one result per record, in the order given.
+    public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        let batch = DeliveryBatch(count: messages.count)
+        for (index, message) in messages.enumerated() {
+            while true {
+                let outcome = enqueue(message, ticket: DeliveryTicket(batch: batch, index: index, topic: message.topic))
+                if case .queueFull = outcome {
+                    await waitForQueueSpace()
+                    continue
+                }
+                if case .failed(let error) = outcome { batch.complete(index, .failure(error)) }
+                break
+            }
+        }
+        return await batch.results()
+    }
+
+    /// Waits until every queued record is delivered or failed.
+    /// - Throws: ``KafkaError`` `.timedOut` if records are still queued after `timeout`.
+    public func flush(timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let client = client
+        try await blockingCalls.run {
+            Result { () throws(KafkaError) in
+                try client.withHandle { handle throws(KafkaError) in
+                    let error = rd_kafka_flush(handle, Int32(timeout.milliseconds))
+                    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        throw KafkaError(code: .timedOut, responseError: error, reason: "records still queued after flush")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fatal error that made this producer unusable, if any.
+    public var fatalError: KafkaError? {
+        try? client.withHandle { handle in
+            var buffer = [CChar](repeating: 0, count: 512)
+            let error = rd_kafka_fatal_error(handle, &buffer, buffer.count)
+            guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return KafkaError(
+                code: .delivery, reason: reason, librdkafkaCode: error.rawValue,
+                librdkafkaName: String(cString: rd_kafka_err2name(error)), isFatal: true)
+        }
+    }
+
+    /// The latest statistics JSON, when ``KafkaProducerConfiguration/statisticsInterval`` is set.
+    public var latestStatistics: String? {
+        state.withLock { $0.latestStatistics }
+    }
+
+    /// Time since the poll thread last went round its loop.
+    public var timeSinceLastPoll: Duration {
+        heartbeat.age
+    }
+
+    /// Flushes within `timeout`, fails what is still queued, stops the poll thread and destroys the client.
+    /// - Returns: false if the poll thread did not finish in time (librdkafka 2.0.2 can hang in destroy).
+    @discardableResult
+    public func close(timeout: Duration = .seconds(10)) async -> Bool {
+        try? await flush(timeout: timeout)
+        state.withLock { $0.isStopRequested = true }
+        return await pollThreadFinished.wait(timeout: timeout)
+    }
+
+    private enum EnqueueOutcome {
+        case enqueued
+        case queueFull
+        case failed(KafkaError)
+    }
+
+    private func enqueue(_ message: KafkaProducerMessage, ticket: DeliveryTicket) -> EnqueueOutcome {
+        let opaque = Unmanaged.passRetained(ticket).toOpaque()
+        let error: rd_kafka_resp_err_t
+        do {
+            error = try client.withHandle { handle in
+                let headers = Self.makeHeaders(message.headers)
+                let error = withOptionalBytes(message.key) { key in
+                    withOptionalBytes(message.value) { value in
+                        lt_produce(
+                            handle, message.topic, message.partition ?? lt_partition_unassigned(),
+                            key.baseAddress, key.count, value.baseAddress, value.count, headers, opaque)
+                    }
+                }
+                // librdkafka owns the headers only when the produce call succeeded.
+                if error != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+                return error
+            }
+        } catch {
+            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+            return .failed(error)
+        }
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return .enqueued }
+        Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+        if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
+        return .failed(KafkaError(code: .produce, responseError: error))
+    }
+
+    private func waitForQueueSpace() async {
+        await withCheckedContinuation { continuation in
+            let isStopped = state.withLock { state in
+                if !state.isStopRequested { state.spaceWaiters.append(continuation) }
+                return state.isStopRequested
+            }
+            if isStopped { continuation.resume() }
+        }
+    }
+
+    private static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
+        guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
+        for header in headers {
+            withOptionalBytes(header.value) { value in
+                _ = rd_kafka_header_add(list, header.name, -1, value.baseAddress, value.count)
+            }
+        }
+        return list
+    }
+}
+
+/// Calls `body` with the bytes of `bytes`, or an empty buffer with a nil base address for nil.
+private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    // An empty array may hand out a nil base address; librdkafka must see an empty, non-null value.
+    if bytes.isEmpty { return withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) } }
+    return bytes.withUnsafeBytes(body)
+}
+
+/// The results of one ``KafkaProducer/send(_:)-(Array)`` call, filled by delivery reports.
+final class DeliveryBatch: Sendable {
+    private struct State {
+        var results: [Result<KafkaDeliveryReport, KafkaError>?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+    }
+
+    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+        let finished = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? in
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            return (continuation, state.results.map { $0! })
+        }
+        if let (continuation, results) = finished { continuation.resume(returning: results) }
+    }
+
+    func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await withCheckedContinuation { continuation in
+            let results = state.withLock { state -> [Result<KafkaDeliveryReport, KafkaError>]? in
+                guard state.remaining > 0 else { return state.results.map { $0! } }
+                state.continuation = continuation
+                return nil
+            }
+            if let results { continuation.resume(returning: results) }
+        }
+    }
+}
+
+/// The per-record opaque handed to librdkafka: retained at produce, released by the delivery report.
+final class DeliveryTicket: Sendable {
+    let batch: DeliveryBatch
+    let index: Int
+    let topic: String
+
+    init(batch: DeliveryBatch, index: Int, topic: String) {
+        self.batch = batch
+        self.index = index
+        self.topic = topic
+    }
+
+    /// Serves one delivery report (on the producer's poll thread).
+    static func complete(_ message: UnsafePointer<rd_kafka_message_t>) {
+        guard let opaque = message.pointee._private else { return }
+        let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
+        let error = message.pointee.err
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let partition = KafkaTopicPartition(topic: ticket.topic, partition: message.pointee.partition)
+            ticket.batch.complete(ticket.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
+        } else {
+            ticket.batch.complete(ticket.index, .failure(KafkaError(code: .delivery, responseError: error)))
+        }
+    }
+}

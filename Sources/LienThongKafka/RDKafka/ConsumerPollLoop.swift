@@ -1,0 +1,144 @@
+internal import CRdKafka
+import Synchronization
+
+/// The batch being filled on the poll thread.
+///
+/// - Important: `@unchecked Sendable` because it is confined to the consumer's poll thread: the loop and the
+///   rebalance callback (which librdkafka runs inside `rd_kafka_consumer_poll` on that same thread) are its only
+///   users.
+final class PendingBatch: @unchecked Sendable {
+    private(set) var messages: [KafkaMessage] = []
+    private let capacity: Int
+    var deadline = ContinuousClock.now
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        messages.reserveCapacity(capacity)
+    }
+
+    var isEmpty: Bool { messages.isEmpty }
+    var isFull: Bool { messages.count >= capacity }
+
+    func append(_ message: KafkaMessage, maxWait: Duration) {
+        if messages.isEmpty { deadline = .now + maxWait }
+        messages.append(message)
+    }
+
+    func take() -> [KafkaMessage] {
+        defer {
+            messages = []
+            messages.reserveCapacity(capacity)
+        }
+        return messages
+    }
+
+    func discard(_ partitions: Set<KafkaTopicPartition>) {
+        messages.removeAll { partitions.contains($0.topicPartition) }
+    }
+}
+
+/// The body of a consumer's poll thread: poll, fill batches, hand them over, serve seeks and flow control.
+struct ConsumerPollLoop: Sendable {
+    let client: RDKafkaClient
+    let context: RDKafkaCallbackContext
+    let state: ConsumerState
+    let pending: PendingBatch
+    let heartbeat: PollHeartbeat
+    let configuration: KafkaConsumerConfiguration
+    let events: @Sendable (KafkaClientEvent) -> Void
+
+    /// Runs until a stop is requested, then closes the consumer (the final revoke runs here) and destroys it.
+    func run() {
+        _ = withExtendedLifetime(context) {
+            try? client.withHandle { handle in
+                pollUntilStopped(handle)
+                state.finish()
+                rd_kafka_consumer_close(handle)
+            }
+        }
+        client.destroy()
+    }
+
+    private func pollUntilStopped(_ handle: OpaquePointer) {
+        let idleTimeout = Int32(configuration.pollTimeout.milliseconds)
+        var reader = RDKafkaMessageReader()
+        while true {
+            heartbeat.beat()
+            let (isStopped, seeks) = state.fields.withLock { state in
+                defer { state.seekRequests = [] }
+                return (state.isStopRequested, state.seekRequests)
+            }
+            if isStopped { return }
+            for seek in seeks { perform(seek, handle: handle) }
+            applyFlowControl(handle)
+
+            let timeout = pending.isEmpty ? idleTimeout : Self.milliseconds(until: pending.deadline, atMost: idleTimeout)
+            if let message = rd_kafka_consumer_poll(handle, timeout) {
+                accept(message, reader: &reader)
+                // Drain what is already fetched without blocking, up to a full batch.
+                while !pending.isFull, let next = rd_kafka_consumer_poll(handle, 0) {
+                    accept(next, reader: &reader)
+                }
+            }
+            if !pending.isEmpty && (pending.isFull || ContinuousClock.now >= pending.deadline) {
+                _ = state.push(pending.take())
+            }
+        }
+    }
+
+    private func accept(_ message: UnsafeMutablePointer<rd_kafka_message_t>, reader: inout RDKafkaMessageReader) {
+        defer { rd_kafka_message_destroy(message) }
+        let error = message.pointee.err
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            pending.append(reader.read(message), maxWait: configuration.maxBatchWait)
+        } else if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            events(.error(KafkaError(code: .broker, responseError: error)))
+        }
+    }
+
+    /// Pauses every assigned partition while the buffer is full; resumes those it paused once it is half empty.
+    private func applyFlowControl(_ handle: OpaquePointer) {
+        let (toPause, toResume) = state.fields.withLock { state -> ([KafkaTopicPartition], [KafkaTopicPartition]) in
+            if state.bufferedCount >= self.state.capacity {
+                let toPause = state.assigned.subtracting(state.pausedByApplication).subtracting(state.pausedByFlowControl)
+                state.pausedByFlowControl.formUnion(toPause)
+                return (Array(toPause), [])
+            }
+            if state.bufferedCount <= self.state.capacity / 2 && !state.pausedByFlowControl.isEmpty {
+                defer { state.pausedByFlowControl = [] }
+                return ([], Array(state.pausedByFlowControl.subtracting(state.pausedByApplication)))
+            }
+            return ([], [])
+        }
+        do {
+            try KafkaConsumer.setPaused(true, toPause, handle: handle)
+            try KafkaConsumer.setPaused(false, toResume, handle: handle)
+        } catch {
+            events(.error(error))
+        }
+    }
+
+    private func perform(_ seek: ConsumerState.SeekRequest, handle: OpaquePointer) {
+        pending.discard([seek.topicPartition])
+        state.discard([seek.topicPartition])
+        let result = RDKafkaTopicPartitionList.withNew([(seek.topicPartition, seek.offset)]) { list -> Result<Void, KafkaError> in
+            // A bounded wait so that errors are reported; the seek itself is served by librdkafka's threads.
+            if let error = rd_kafka_seek_partitions(handle, list.pointer, 5000) {
+                defer { rd_kafka_error_destroy(error) }
+                return .failure(KafkaError(code: .partitionOperation, responseError: rd_kafka_error_code(error)))
+            }
+            if let (_, error) = list.firstError {
+                return .failure(KafkaError(code: .partitionOperation, responseError: error))
+            }
+            return .success(())
+        }
+        seek.continuation.resume(returning: result)
+    }
+
+    private static func milliseconds(until deadline: ContinuousClock.Instant, atMost limit: Int32) -> Int32 {
+        let remaining = deadline - .now
+        guard remaining > .zero else { return 0 }
+        // Round up so that a sub-millisecond remainder blocks instead of spinning.
+        return Int32(min(Int64(limit), remaining.milliseconds + 1))
+    }
+}
