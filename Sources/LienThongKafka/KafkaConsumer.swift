@@ -327,7 +327,7 @@ extension KafkaError {
         }
         var buffer = [CChar](repeating: 0, count: 512)
         let underlying = rd_kafka_fatal_error(handle, &buffer, buffer.count)
-        let fatalReason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let fatalReason = String(errorBuffer: buffer)
         return KafkaError(
             code: .broker,
             reason: fatalReason.isEmpty ? reason : fatalReason,

@@ -140,7 +140,7 @@ public final class KafkaProducer: Sendable {
             var buffer = [CChar](repeating: 0, count: 512)
             let error = rd_kafka_fatal_error(handle, &buffer, buffer.count)
             guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-            let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = String(errorBuffer: buffer)
             return KafkaError(
                 code: .delivery, reason: reason, librdkafkaCode: error.rawValue,
                 librdkafkaName: String(cString: rd_kafka_err2name(error)), isFatal: true)

@@ -2,5 +2,9 @@ import ArgumentParser
 
 @main
 struct LienThong: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "lienthong", abstract: "LienThong")
+    static let configuration = CommandConfiguration(
+        commandName: "lienthong",
+        abstract: "LienThong: the message-queue backbone between communes, departments and the national portal.",
+        subcommands: [MigrateCommand.self]
+    )
 }

@@ -39,7 +39,7 @@ final class RDKafkaClient: Sendable {
         let conf = configuration.release()
         guard let handle = rd_kafka_new(kind.rawValue, conf, &errorBuffer, errorBuffer.count) else {
             rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = String(errorBuffer: errorBuffer)
             throw KafkaError(code: .clientCreation, reason: reason)
         }
         guard kind == .consumer else { return RDKafkaClient(handle: handle, consumerQueue: nil) }

@@ -18,8 +18,7 @@ final class RDKafkaConfig {
         for (name, value) in properties {
             let result = rd_kafka_conf_set(conf, name, value, &errorBuffer, errorBuffer.count)
             guard result == RD_KAFKA_CONF_OK else {
-                let reason = String(
-                    decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let reason = String(errorBuffer: errorBuffer)
                 throw KafkaError(
                     code: .invalidConfiguration,
                     reason: result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : reason,
@@ -44,5 +43,12 @@ final class RDKafkaConfig {
         let released = conf!
         conf = nil
         return released
+    }
+}
+
+extension String {
+    /// Decodes a NUL-terminated C error buffer filled by librdkafka.
+    init(errorBuffer: [CChar]) {
+        self.init(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,0 +1,259 @@
+public import struct Foundation.Date
+public import struct Foundation.UUID
+
+extension String: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .text }
+    public static var postgresArrayDataType: PostgresDataType { .textArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: utf8)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(String.self, accepting: .text, .varchar, .bpchar, .name, .json, .jsonb)
+        // jsonb's binary form is a version byte followed by the text.
+        self = String(decoding: cell.dataType == .jsonb ? bytes.dropFirst() : bytes, as: UTF8.self)
+    }
+}
+
+extension Int64: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .int8 }
+    public static var postgresArrayDataType: PostgresDataType { .int8Array }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.appendBigEndian(self)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(Int64.self, accepting: .int8, .int4, .int2)
+        let value: Int64? =
+            switch bytes.count {
+            case 8: bytes.readBigEndian(Int64.self, at: 0)
+            case 4: bytes.readBigEndian(Int32.self, at: 0).map(Int64.init)
+            case 2: bytes.readBigEndian(Int16.self, at: 0).map(Int64.init)
+            default: nil
+            }
+        guard let value else { throw cell.decodingError("malformed integer") }
+        self = value
+    }
+}
+
+extension Int32: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .int4 }
+    public static var postgresArrayDataType: PostgresDataType { .int4Array }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.appendBigEndian(self)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(Int32.self, accepting: .int4, .int2)
+        let value: Int32? =
+            bytes.count == 4
+            ? bytes.readBigEndian(Int32.self, at: 0) : bytes.readBigEndian(Int16.self, at: 0).map(Int32.init)
+        guard let value else { throw cell.decodingError("malformed integer") }
+        self = value
+    }
+}
+
+extension Int: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .int8 }
+    public static var postgresArrayDataType: PostgresDataType { .int8Array }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.appendBigEndian(Int64(self))
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        self = Int(try Int64(postgresCell: cell))
+    }
+}
+
+extension Bool: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .bool }
+    public static var postgresArrayDataType: PostgresDataType { .boolArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(self ? 1 : 0)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(Bool.self, accepting: .bool)
+        guard bytes.count == 1 else { throw cell.decodingError("malformed bool") }
+        self = bytes.first! != 0
+    }
+}
+
+/// PostgreSQL counts timestamps in microseconds from 2000-01-01T00:00:00Z.
+private let postgresEpochOffset: Double = 946_684_800
+
+extension Date: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .timestamptz }
+    public static var postgresArrayDataType: PostgresDataType { .timestamptzArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        let microseconds = ((timeIntervalSince1970 - postgresEpochOffset) * 1_000_000).rounded()
+        buffer.appendBigEndian(Int64(exactly: microseconds) ?? (microseconds > 0 ? .max : .min))
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(Date.self, accepting: .timestamptz, .timestamp)
+        guard bytes.count == 8, let microseconds = bytes.readBigEndian(Int64.self, at: 0) else {
+            throw cell.decodingError("malformed timestamp")
+        }
+        switch microseconds {
+        case .max: self = .distantFuture  // 'infinity'
+        case .min: self = .distantPast  // '-infinity'
+        default: self = Date(timeIntervalSince1970: Double(microseconds) / 1_000_000 + postgresEpochOffset)
+        }
+    }
+}
+
+extension UUID: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .uuid }
+    public static var postgresArrayDataType: PostgresDataType { .uuidArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        Swift.withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(UUID.self, accepting: .uuid)
+        guard bytes.count == 16 else { throw cell.decodingError("malformed uuid") }
+        let b = Array(bytes)
+        self = UUID(
+            uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+    }
+}
+
+/// A `bytea` value.
+public struct PostgresBytes: PostgresArrayElement, Hashable {
+    /// The raw bytes.
+    public var bytes: [UInt8]
+
+    /// Wraps raw bytes.
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public static var postgresDataType: PostgresDataType { .bytea }
+    public static var postgresArrayDataType: PostgresDataType { .byteaArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        bytes = Array(try cell.requireBytes(PostgresBytes.self, accepting: .bytea))
+    }
+}
+
+/// A `jsonb` value carried as its UTF-8 JSON text (the server parses and validates it).
+public struct PostgresJSONB: PostgresArrayElement, Hashable {
+    /// The JSON text as UTF-8.
+    public var utf8: [UInt8]
+
+    /// Wraps JSON text given as UTF-8 bytes.
+    public init(utf8: [UInt8]) { self.utf8 = utf8 }
+    /// Wraps JSON text.
+    public init(_ text: String) { self.utf8 = Array(text.utf8) }
+
+    /// The JSON text.
+    public var text: String { String(decoding: utf8, as: UTF8.self) }
+
+    public static var postgresDataType: PostgresDataType { .jsonb }
+    public static var postgresArrayDataType: PostgresDataType { .jsonbArray }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(1)  // jsonb binary format version
+        buffer.append(contentsOf: utf8)
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(PostgresJSONB.self, accepting: .jsonb, .json)
+        if cell.dataType == .jsonb {
+            guard bytes.first == 1 else { throw cell.decodingError("unknown jsonb format version") }
+            utf8 = Array(bytes.dropFirst())
+        } else {
+            utf8 = Array(bytes)
+        }
+    }
+}
+
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public static var postgresDataType: PostgresDataType { Wrapped.postgresDataType }
+    public var isPostgresNull: Bool { self == nil }
+
+    public func encode(into buffer: inout [UInt8]) {
+        self?.encode(into: &buffer)
+    }
+}
+
+extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        self = cell.bytes == nil ? nil : try Wrapped(postgresCell: cell)
+    }
+}
+
+/// One-dimensional arrays in PostgreSQL's binary array format: dimensions, a has-null flag, the element OID,
+/// then each element with its length.
+extension Array: PostgresEncodable where Element: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.appendBigEndian(Int32(isEmpty ? 0 : 1))  // dimensions
+        buffer.appendBigEndian(Int32(contains { $0.isPostgresNull } ? 1 : 0))
+        buffer.appendBigEndian(Element.postgresDataType.oid)
+        guard !isEmpty else { return }
+        buffer.appendBigEndian(Int32(count))
+        buffer.appendBigEndian(Int32(1))  // lower bound
+        var element: [UInt8] = []
+        for value in self {
+            guard !value.isPostgresNull else {
+                buffer.appendBigEndian(Int32(-1))
+                continue
+            }
+            element.removeAll(keepingCapacity: true)
+            value.encode(into: &element)
+            buffer.appendBigEndian(Int32(element.count))
+            buffer.append(contentsOf: element)
+        }
+    }
+}
+
+extension Array: PostgresDecodable where Element: PostgresArrayElement {
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes([Element].self, accepting: Element.postgresArrayDataType)
+        guard let dimensions = bytes.readBigEndian(Int32.self, at: 0),
+            let elementOID = bytes.readBigEndian(UInt32.self, at: 8)
+        else { throw cell.decodingError("malformed array header") }
+        guard dimensions <= 1 else { throw cell.decodingError("only one-dimensional arrays are supported") }
+        guard dimensions == 1 else {
+            self = []
+            return
+        }
+        guard let count = bytes.readBigEndian(Int32.self, at: 12), count >= 0 else {
+            throw cell.decodingError("malformed array dimension")
+        }
+        var result: [Element] = []
+        result.reserveCapacity(Int(count))
+        var offset = 20
+        let elementType = PostgresDataType(oid: elementOID)
+        for _ in 0..<count {
+            guard let length = bytes.readBigEndian(Int32.self, at: offset) else {
+                throw cell.decodingError("truncated array")
+            }
+            offset += 4
+            let elementBytes: ArraySlice<UInt8>?
+            if length < 0 {
+                elementBytes = nil
+            } else {
+                guard offset + Int(length) <= bytes.count else { throw cell.decodingError("truncated array") }
+                let start = bytes.startIndex + offset
+                elementBytes = bytes[start..<(start + Int(length))]
+                offset += Int(length)
+            }
+            result.append(
+                try Element(postgresCell: PostgresCell(dataType: elementType, bytes: elementBytes, columnName: cell.columnName)))
+        }
+        self = result
+    }
+}
