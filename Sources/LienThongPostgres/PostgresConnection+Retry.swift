@@ -30,6 +30,7 @@ extension PostgresConnection {
     /// Runs `body` in a transaction, retrying the whole transaction after serialization failures and deadlocks
     /// (and, if the policy says so, lost connections) with jittered exponential backoff.
     /// - Throws: the last error once attempts run out, or the first error that is not retriable.
+    @discardableResult
     public func withTransaction<T: Sendable>(
         isolation: PostgresIsolation = .readCommitted,
         retrying policy: PostgresRetryPolicy,

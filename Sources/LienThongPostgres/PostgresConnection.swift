@@ -43,6 +43,7 @@ public final class PostgresConnection: Sendable {
     /// Runs `body` on the connection's queue with exclusive use of the connection.
     /// - Throws: what `body` throws; ``PostgresError`` `.connectionFailed` if a broken connection cannot be
     ///   re-established first.
+    @discardableResult
     public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         let confined = confined
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
@@ -66,6 +67,7 @@ public final class PostgresConnection: Sendable {
     /// Runs `body` inside a transaction: committed when `body` returns, rolled back when it throws.
     /// - Throws: what `body` throws, or the ``PostgresError`` of BEGIN or COMMIT (a serialization failure can
     ///   surface at COMMIT).
+    @discardableResult
     public func withTransaction<T: Sendable>(
         isolation: PostgresIsolation = .readCommitted,
         _ body: @escaping @Sendable (PostgresSession) throws -> T

@@ -1,0 +1,90 @@
+import Foundation
+import LienThongPostgres
+import LienThongTestSupport
+import Logging
+import Testing
+
+@Suite("Migrations against the throwaway server")
+struct MigrationTests {
+    /// Writes migrations whose second step is slow and has a visible side effect, to widen any race.
+    private func makeMigrationDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lienthong-migrations-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let files = [
+            "0001_create_dossier.sql": "CREATE TABLE dossier (code text PRIMARY KEY, status int4 NOT NULL);",
+            "0002_seed_slowly.sql":
+                "SELECT pg_sleep(1);\nCREATE TABLE IF NOT EXISTS seeds (n int4);\nINSERT INTO seeds VALUES (1);",
+            "0003_index.sql": "CREATE INDEX dossier_status ON dossier (status);",
+        ]
+        for (name, sql) in files {
+            try sql.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    /// The `lienthong` executable built next to the test bundle.
+    private var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lienthong")
+    }
+
+    @Test func twoProcessesMigratingAtOnceApplyEachMigrationOnce() async throws {
+        try await withTestDatabase { database in
+            let directory = try makeMigrationDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let processes = (0..<2).map { _ in
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = ["migrate", "--database-url", database.url, "--directory", directory]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                return process
+            }
+            for process in processes { try process.run() }
+            for process in processes {
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async {
+                        process.waitUntilExit()
+                        continuation.resume()
+                    }
+                }
+                #expect(process.terminationStatus == 0)
+            }
+            let connection = try await database.connect()
+            let versions = try await connection.query("SELECT version FROM lienthong_schema_migrations ORDER BY version")
+                .map { try $0.decode(Int.self, at: 0) }
+            #expect(versions == [1, 2, 3])
+            #expect(try await connection.query("SELECT count(*) FROM seeds")[0].decode(Int.self, at: 0) == 1)
+            await connection.close()
+        }
+    }
+
+    @Test func anEditedAppliedMigrationIsRefused() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let logger = Logger(label: "test")
+            let original = try PostgresMigrator(migrations: [.init(version: 1, name: "t", sql: "CREATE TABLE t (a int4);")])
+            #expect(try await original.migrate(on: connection, logger: logger) == [1])
+            #expect(try await original.migrate(on: connection, logger: logger) == [])
+            let edited = try PostgresMigrator(migrations: [.init(version: 1, name: "t", sql: "CREATE TABLE t (b int4);")])
+            let error = try await #require(throws: PostgresError.self) { try await edited.migrate(on: connection, logger: logger) }
+            #expect(error.code == .migration)
+            await connection.close()
+        }
+    }
+
+    @Test func aFailingMigrationLeavesNoTraceAndKeepsEarlierOnes() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let migrator = try PostgresMigrator(migrations: [
+                .init(version: 1, name: "ok", sql: "CREATE TABLE a (x int4);"),
+                .init(version: 2, name: "broken", sql: "CREATE TABLE b (x int4); SELECT * FROM missing;"),
+            ])
+            await #expect(throws: PostgresError.self) { try await migrator.migrate(on: connection, logger: Logger(label: "test")) }
+            let versions = try await connection.query("SELECT version FROM lienthong_schema_migrations").map { try $0.decode(Int.self, at: 0) }
+            #expect(versions == [1])
+            let tableB = try await connection.query("SELECT to_regclass('b') IS NULL")[0].decode(Bool.self, at: 0)
+            #expect(tableB)
+            await connection.close()
+        }
+    }
+}
