@@ -18,6 +18,8 @@ final class ConsumerState: Sendable {
         var isFinished = false
         var isStopRequested = false
         var assigned: Set<KafkaTopicPartition> = []
+        /// Incremented at every revocation (eager rebalancing revokes the whole assignment).
+        var assignmentGeneration: UInt64 = 0
         var pausedByApplication: Set<KafkaTopicPartition> = []
         var pausedByFlowControl: Set<KafkaTopicPartition> = []
         var seekRequests: [SeekRequest] = []

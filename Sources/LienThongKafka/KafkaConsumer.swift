@@ -228,9 +228,19 @@ public final class KafkaConsumer: Sendable {
         try result.get()
     }
 
-    /// The partitions currently assigned to this member.
+    /// The partitions currently assigned to this member. Revoked partitions leave this set before the revoke
+    /// handler runs: work that checks it before starting cannot begin on a partition being given up.
     public var assignment: Set<KafkaTopicPartition> {
         state.fields.withLock { $0.assigned }
+    }
+
+    /// Whether `message` belongs to the current assignment: its partition is assigned and no revocation
+    /// happened since it was fetched. Process and store a record only while this holds; a record fetched before
+    /// a revocation is delivered again to whoever owns its partition now, from the committed offset.
+    public func owns(_ message: KafkaMessage) -> Bool {
+        state.fields.withLock { state in
+            message.assignmentGeneration == state.assignmentGeneration && state.assigned.contains(message.topicPartition)
+        }
     }
 
     /// The latest statistics JSON, when ``KafkaConsumerConfiguration/statisticsInterval`` is set.
@@ -294,6 +304,14 @@ public final class KafkaConsumer: Sendable {
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let isLost = rd_kafka_assignment_lost(handle) != 0
             let revoked = Set(partitions)
+            // From here `assignment` no longer lists them, so work not yet started can see it must abandon them.
+            state.fields.withLock { state in
+                state.assigned.subtract(revoked)
+                state.pausedByApplication.subtract(revoked)
+                state.pausedByFlowControl.subtract(revoked)
+                state.assignmentGeneration += 1
+            }
+            pending.assignmentGeneration += 1
             // Fetched but not handed over: never processed, so never stored; the next owner reads them again.
             pending.discard(revoked)
             state.discard(revoked)
@@ -305,11 +323,6 @@ public final class KafkaConsumer: Sendable {
                 }
             }
             rd_kafka_assign(handle, nil)
-            state.fields.withLock { state in
-                state.assigned.subtract(revoked)
-                state.pausedByApplication.subtract(revoked)
-                state.pausedByFlowControl.subtract(revoked)
-            }
             events(.revoked(partitions, lost: isLost))
         default:
             rd_kafka_assign(handle, nil)

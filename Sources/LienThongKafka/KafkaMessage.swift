@@ -15,6 +15,9 @@ public struct KafkaMessage: Sendable {
     public var headers: [KafkaHeader]
     /// The record timestamp, when the broker or producer set one.
     public var timestamp: KafkaTimestamp?
+    /// Which assignment delivered the record: the consumer counts revocations, and a record fetched before the
+    /// latest one is stale even if its partition was assigned back (see ``KafkaConsumer/owns(_:)``).
+    public var assignmentGeneration: UInt64 = 0
 
     /// Creates a message value (for tests and replays).
     public init(

@@ -10,6 +10,8 @@ final class PendingBatch: @unchecked Sendable {
     private(set) var messages: [KafkaMessage] = []
     private let capacity: Int
     var deadline = ContinuousClock.now
+    /// The assignment generation stamped on records as they are read; the revoke callback advances it.
+    var assignmentGeneration: UInt64 = 0
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -90,7 +92,7 @@ struct ConsumerPollLoop: Sendable {
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            pending.append(reader.read(message), maxWait: configuration.maxBatchWait)
+            pending.append(reader.read(message, generation: pending.assignmentGeneration), maxWait: configuration.maxBatchWait)
         } else if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
             events(.error(KafkaError(code: .broker, responseError: error)))
         }

@@ -7,7 +7,7 @@ internal import CRdKafka
 struct RDKafkaMessageReader {
     private var topicNames: [OpaquePointer: String] = [:]
 
-    mutating func read(_ message: UnsafePointer<rd_kafka_message_t>) -> KafkaMessage {
+    mutating func read(_ message: UnsafePointer<rd_kafka_message_t>, generation: UInt64) -> KafkaMessage {
         let raw = message.pointee
         let topic: String
         if let handle = raw.rkt, let cached = topicNames[handle] {
@@ -27,7 +27,7 @@ struct RDKafkaMessageReader {
             case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: KafkaTimestamp(milliseconds: milliseconds, kind: .logAppendTime)
             default: nil
             }
-        return KafkaMessage(
+        var result = KafkaMessage(
             topicPartition: KafkaTopicPartition(topic: topic, partition: raw.partition),
             offset: raw.offset,
             key: key,
@@ -35,6 +35,8 @@ struct RDKafkaMessageReader {
             headers: Self.headers(of: message),
             timestamp: timestamp
         )
+        result.assignmentGeneration = generation
+        return result
     }
 
     private static func headers(of message: UnsafePointer<rd_kafka_message_t>) -> [KafkaHeader] {

@@ -1,0 +1,188 @@
+import Foundation
+import LienThongKafka
+import LienThongTestSupport
+import Logging
+import Synchronization
+import Testing
+
+@Suite("Kafka clients against the embedded broker")
+struct KafkaClientTests {
+    let logger = Logger(label: "lienthong.test")
+
+    @Test func roundTripKeepsKeysHeadersNullKeysAndTombstones() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("round-trip", partitions: 1)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        let sent = [
+            KafkaProducerMessage(
+                topic: topic, key: "000.00.12.H56-250701-0001", value: #"{"type":"received"}"#,
+                headers: [KafkaHeader(name: "event-id", string: "e1"), KafkaHeader(name: "empty", value: nil)]),
+            KafkaProducerMessage(topic: topic, key: nil, value: "no key"),
+            KafkaProducerMessage(topic: topic, key: "000.00.12.H56-250701-0001", value: nil),
+            KafkaProducerMessage(topic: topic, key: [], value: []),
+        ]
+        let reports = try await producer.send(sent).map { try $0.get() }
+        #expect(reports.map(\.offset) == [0, 1, 2, 3])
+
+        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "round-trip"), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        let received = await collect(consumer, count: 4)
+        try #require(received.count == 4)
+        #expect(received[0].key == Array("000.00.12.H56-250701-0001".utf8))
+        #expect(received[0].header("event-id") == Array("e1".utf8))
+        #expect(received[0].headers == [KafkaHeader(name: "event-id", string: "e1"), KafkaHeader(name: "empty", value: nil)])
+        #expect(received[0].timestamp?.kind == .createTime)
+        #expect(received[1].key == nil && received[1].valueText == "no key")
+        #expect(received[2].value == nil, "a tombstone arrives as a nil value")
+        #expect(received[3].key == [] && received[3].value == [])
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func storedOffsetsSurviveAConsumerRestart() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("restart", partitions: 1)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        _ = await producer.send((0..<100).map { KafkaProducerMessage(topic: topic, key: "k", value: "\($0)") })
+
+        var configuration = kafka.consumerConfiguration(group: "restart")
+        configuration.maxBatchSize = 10
+        let first = try KafkaConsumer(configuration: configuration, logger: logger)
+        try first.subscribe(topics: [topic])
+        let processed = await collect(first, count: 30)
+        try #require(processed.count >= 30)
+        try first.storeOffset(after: processed[29])
+        try await first.commit()
+        await first.close()
+
+        let second = try KafkaConsumer(configuration: configuration, logger: logger)
+        try second.subscribe(topics: [topic])
+        let resumed = await collect(second, count: 70)
+        #expect(resumed.first?.offset == 30)
+        #expect(resumed.map(\.offset) == Array(30..<100))
+        await second.close()
+        await producer.close()
+    }
+
+    @Test func aPausedPartitionDeliversNothingUntilResumed() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("pause", partitions: 1)
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        _ = await producer.send((0..<10).map { KafkaProducerMessage(topic: topic, key: "k", value: "\($0)") })
+        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "pause"), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        #expect(await collect(consumer, count: 10).count == 10)
+
+        try consumer.pause([partition])
+        _ = await producer.send((10..<20).map { KafkaProducerMessage(topic: topic, key: "k", value: "\($0)") })
+        #expect(await nextBatch(consumer, timeout: .seconds(2)) == nil)
+
+        try consumer.resume([partition])
+        let resumed = await collect(consumer, count: 10)
+        #expect(resumed.map(\.offset) == Array(10..<20))
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func seekRewindsAPartition() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("seek", partitions: 1)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        _ = await producer.send((0..<20).map { KafkaProducerMessage(topic: topic, key: "k", value: "\($0)") })
+        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "seek"), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        #expect(await collect(consumer, count: 20).count == 20)
+        try await consumer.seek(KafkaTopicPartition(topic: topic, partition: 0), to: 5)
+        let again = await collect(consumer, count: 15)
+        #expect(again.map(\.offset) == Array(5..<20))
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func theRebalanceHandlerSuppliesStartingOffsets() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("external-offsets", partitions: 2)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        for partition in Int32(0)..<2 {
+            _ = await producer.send((0..<10).map { KafkaProducerMessage(topic: topic, partition: partition, key: nil, value: Array("\($0)".utf8)) })
+        }
+        // As if PostgreSQL said partition 0 is done up to offset 7 and partition 1 up to 3.
+        let stored: [KafkaTopicPartition: Int64] = [.init(topic: topic, partition: 0): 7, .init(topic: topic, partition: 1): 3]
+        let consumer = try KafkaConsumer(
+            configuration: kafka.consumerConfiguration(group: "external-offsets"),
+            rebalanceHandler: KafkaRebalanceHandler(willAssign: { partitions in stored.filter { partitions.contains($0.key) } }),
+            logger: logger)
+        try consumer.subscribe(topics: [topic])
+        let received = await collect(consumer, count: 10)
+        let byPartition = Dictionary(grouping: received, by: \.partition).mapValues { $0.map(\.offset) }
+        #expect(byPartition[0] == [7, 8, 9])
+        #expect(byPartition[1] == Array(3..<10))
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func aTinyBufferPausesFetchingWithoutLosingOrReorderingMessages() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("flow", partitions: 2)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        let total = 2000
+        _ = await producer.send((0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
+        var configuration = kafka.consumerConfiguration(group: "flow")
+        configuration.maxBatchSize = 50
+        configuration.maxBufferedMessages = 100
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.subscribe(topics: [topic])
+        var received: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while received.count < total, ContinuousClock.now < deadline {
+            guard let batch = await nextBatch(consumer, timeout: .seconds(10)) else { continue }
+            received += batch
+            try await Task.sleep(for: .milliseconds(2))  // a reader slower than the fetcher
+        }
+        #expect(received.count == total)
+        for (_, messages) in Dictionary(grouping: received, by: \.partition) {
+            #expect(messages.map(\.offset) == Array(0..<Int64(messages.count)), "each partition in order, no gap, no repeat")
+        }
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func statisticsAreExposed() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("stats", partitions: 1)
+        var configuration = kafka.consumerConfiguration(group: "stats")
+        configuration.statisticsInterval = .seconds(1)
+        let statistics = Mutex<[String]>([])
+        let consumer = try KafkaConsumer(
+            configuration: configuration,
+            eventHandler: { event in if case .statistics(let json) = event { statistics.withLock { $0.append(json) } } },
+            logger: logger)
+        try consumer.subscribe(topics: [topic])
+        #expect(await eventually { consumer.latestStatistics != nil })
+        let document = try JSONSerialization.jsonObject(with: Data(try #require(consumer.latestStatistics).utf8)) as? [String: Any]
+        #expect(document?["type"] as? String == "consumer")
+        #expect(!statistics.withLock { $0.isEmpty })
+        await consumer.close()
+    }
+
+    @Test func anUnknownPropertyFailsWithItsName() throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g")
+        configuration.properties["no.such.property"] = "1"
+        let error = try #require(throws: KafkaError.self) { try KafkaConsumer(configuration: configuration, logger: logger) }
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.property == "no.such.property")
+
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
+        producerConfiguration.properties["linger.ms"] = "not-a-number"
+        let invalid = try #require(throws: KafkaError.self) { try KafkaProducer(configuration: producerConfiguration, logger: logger) }
+        #expect(invalid.property == "linger.ms")
+    }
+}

@@ -1,0 +1,50 @@
+import LienThongKafka
+import Testing
+
+/// The next batch, or nil after `timeout`.
+func nextBatch(_ consumer: KafkaConsumer, timeout: Duration) async -> [KafkaMessage]? {
+    await withTaskGroup(of: [KafkaMessage]?.self) { group in
+        group.addTask {
+            var iterator = consumer.batches.makeAsyncIterator()
+            return await iterator.next()
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}
+
+/// Reads batches until `count` messages arrived or `timeout` passed.
+func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async -> [KafkaMessage] {
+    var messages: [KafkaMessage] = []
+    let deadline = ContinuousClock.now + timeout
+    while messages.count < count, ContinuousClock.now < deadline {
+        if let batch = await nextBatch(consumer, timeout: deadline - .now) { messages += batch }
+    }
+    return messages
+}
+
+/// Waits until `condition` holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
+extension Array where Element == KafkaMessage {
+    /// The next offset to store per partition for these messages.
+    var nextOffsets: [KafkaTopicPartition: Int64] {
+        reduce(into: [:]) { offsets, message in offsets[message.topicPartition] = Swift.max(offsets[message.topicPartition] ?? 0, message.nextOffset) }
+    }
+}
+
+extension KafkaMessage {
+    var valueText: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+}
