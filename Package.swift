@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let upcomingFeatures: [SwiftSetting] = [
@@ -73,6 +73,10 @@ var package = Package(
     swiftLanguageModes: [.v6]
 )
 
+// `make test` sets LIENTHONG_STRICT: warnings in our own targets fail the build (dependencies are unaffected).
+let strictSettings: [SwiftSetting] =
+    Context.environment["LIENTHONG_STRICT"] == nil ? [] : [.treatAllWarnings(as: .error)]
+
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures + strictSettings
 }

@@ -28,7 +28,9 @@ public final class EmbeddedKafkaCluster: Sendable {
             statistics: { _ in },
             error: { _, _, _ in },
             log: { level, facility, message in
-                logger.trace("librdkafka", metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
+                logger.trace(
+                    "librdkafka",
+                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
             }
         )
         let conf = try RDKafkaConfig(properties: [])
@@ -55,7 +57,9 @@ public final class EmbeddedKafkaCluster: Sendable {
     public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws(KafkaError) {
         try withCluster { cluster throws(KafkaError) in
             let error = rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .embeddedBroker, responseError: error) }
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(code: .embeddedBroker, responseError: error)
+            }
         }
     }
 
@@ -93,10 +97,12 @@ public final class EmbeddedKafkaCluster: Sendable {
 
     /// Stops the brokers. Idempotent; clients still connected see transport errors.
     public func close() {
-        guard let cluster = cluster.withLock({ state -> SendableOpaquePointer? in
-            defer { state = nil }
-            return state
-        }) else { return }
+        guard
+            let cluster = cluster.withLock({ state -> SendableOpaquePointer? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         owner.destroy()
         withExtendedLifetime(context) {}
@@ -147,10 +153,13 @@ public struct KafkaResponseCode: Hashable, Sendable {
     /// librdkafka's local transport failure: the connection drops.
     public static let transport = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR__TRANSPORT.rawValue)
     public static let leaderNotAvailable = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue)
-    public static let notLeaderForPartition = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue)
+    public static let notLeaderForPartition = KafkaResponseCode(
+        rawValue: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION.rawValue)
     public static let requestTimedOut = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue)
-    public static let coordinatorNotAvailable = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue)
+    public static let coordinatorNotAvailable = KafkaResponseCode(
+        rawValue: RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue)
     public static let notCoordinator = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_NOT_COORDINATOR.rawValue)
     public static let notEnoughReplicas = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue)
-    public static let rebalanceInProgress = KafkaResponseCode(rawValue: RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue)
+    public static let rebalanceInProgress = KafkaResponseCode(
+        rawValue: RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue)
 }

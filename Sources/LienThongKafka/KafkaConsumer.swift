@@ -117,7 +117,9 @@ public final class KafkaConsumer: Sendable {
                         code: .offsets, responseError: partitionError,
                         reason: "storing the offset of \(partition) failed")
                 }
-                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .offsets, responseError: error) }
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw KafkaError(code: .offsets, responseError: error)
+                }
             }
         }
     }
@@ -215,7 +217,8 @@ public final class KafkaConsumer: Sendable {
         let result = await withCheckedContinuation { continuation in
             let isStopped = state.fields.withLock { state in
                 if !state.isStopRequested {
-                    state.seekRequests.append(.init(topicPartition: partition, offset: offset, continuation: continuation))
+                    state.seekRequests.append(
+                        .init(topicPartition: partition, offset: offset, continuation: continuation))
                 }
                 return state.isStopRequested
             }
@@ -239,7 +242,8 @@ public final class KafkaConsumer: Sendable {
     /// a revocation is delivered again to whoever owns its partition now, from the committed offset.
     public func owns(_ message: KafkaMessage) -> Bool {
         state.fields.withLock { state in
-            message.assignmentGeneration == state.assignmentGeneration && state.assigned.contains(message.topicPartition)
+            message.assignmentGeneration == state.assignmentGeneration
+                && state.assigned.contains(message.topicPartition)
         }
     }
 
@@ -273,11 +277,13 @@ public final class KafkaConsumer: Sendable {
         return await pollThreadFinished.wait(timeout: timeout)
     }
 
-    static func setPaused(_ paused: Bool, _ partitions: [KafkaTopicPartition], handle: OpaquePointer) throws(KafkaError) {
+    static func setPaused(_ paused: Bool, _ partitions: [KafkaTopicPartition], handle: OpaquePointer) throws(KafkaError)
+    {
         guard !partitions.isEmpty else { return }
         try RDKafkaTopicPartitionList.withNew(partitions.map { ($0, Int64?.none) }) { list throws(KafkaError) in
             let error =
-                paused ? rd_kafka_pause_partitions(handle, list.pointer) : rd_kafka_resume_partitions(handle, list.pointer)
+                paused
+                ? rd_kafka_pause_partitions(handle, list.pointer) : rd_kafka_resume_partitions(handle, list.pointer)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw KafkaError(code: .partitionOperation, responseError: error)
             }

@@ -64,7 +64,9 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("max.poll.interval.ms", String(maxPollInterval.milliseconds)),
             ("enable.auto.commit", autoCommitInterval == nil ? "false" : "true"),
         ]
-        if let autoCommitInterval { result.append(("auto.commit.interval.ms", String(autoCommitInterval.milliseconds))) }
+        if let autoCommitInterval {
+            result.append(("auto.commit.interval.ms", String(autoCommitInterval.milliseconds)))
+        }
         if let groupInstanceID { result.append(("group.instance.id", groupInstanceID)) }
         if let statisticsInterval { result.append(("statistics.interval.ms", String(statisticsInterval.milliseconds))) }
         result += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -127,7 +127,8 @@ public final class KafkaProducer: Sendable {
                 try client.withHandle { handle throws(KafkaError) in
                     let error = rd_kafka_flush(handle, Int32(timeout.milliseconds))
                     guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                        throw KafkaError(code: .timedOut, responseError: error, reason: "records still queued after flush")
+                        throw KafkaError(
+                            code: .timedOut, responseError: error, reason: "records still queued after flush")
                     }
                 }
             }
@@ -224,7 +225,9 @@ public final class KafkaProducer: Sendable {
 private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
     guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
     // An empty array may hand out a nil base address; librdkafka must see an empty, non-null value.
-    if bytes.isEmpty { return withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) } }
+    if bytes.isEmpty {
+        return withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
+    }
     return bytes.withUnsafeBytes(body)
 }
 
@@ -243,7 +246,11 @@ final class DeliveryBatch: Sendable {
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        let finished = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? in
+        let finished = state.withLock {
+            state -> (
+                CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>,
+                [Result<KafkaDeliveryReport, KafkaError>]
+            )? in
             state.results[index] = result
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
@@ -284,7 +291,8 @@ final class DeliveryTicket: Sendable {
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
             let partition = KafkaTopicPartition(topic: ticket.topic, partition: message.pointee.partition)
-            ticket.batch.complete(ticket.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
+            ticket.batch.complete(
+                ticket.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
         } else {
             ticket.batch.complete(ticket.index, .failure(KafkaError(code: .delivery, responseError: error)))
         }

@@ -16,10 +16,13 @@ public final class KafkaTopicAdministrator: Sendable {
         let context = RDKafkaCallbackContext(
             statistics: { _ in }, error: { _, _, _ in },
             log: { _, facility, message in
-                logger.debug("librdkafka", metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
+                logger.debug(
+                    "librdkafka",
+                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
             })
         let conf = try RDKafkaConfig(
-            properties: [("bootstrap.servers", bootstrapServers)] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            properties: [("bootstrap.servers", bootstrapServers)]
+                + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         conf.install(context: context, kind: .producer)
         client = try RDKafkaClient.make(kind: .producer, configuration: conf)
         self.context = context
@@ -48,10 +51,12 @@ public final class KafkaTopicAdministrator: Sendable {
     }
 
     private static func createTopic(
-        _ handle: OpaquePointer, _ name: String, _ partitions: Int32, _ replicationFactor: Int32, _ timeoutMilliseconds: Int32
+        _ handle: OpaquePointer, _ name: String, _ partitions: Int32, _ replicationFactor: Int32,
+        _ timeoutMilliseconds: Int32
     ) throws(KafkaError) {
         var errorBuffer = [CChar](repeating: 0, count: 512)
-        guard let topic = rd_kafka_NewTopic_new(name, partitions, replicationFactor, &errorBuffer, errorBuffer.count) else {
+        guard let topic = rd_kafka_NewTopic_new(name, partitions, replicationFactor, &errorBuffer, errorBuffer.count)
+        else {
             throw KafkaError(code: .broker, reason: String(errorBuffer: errorBuffer))
         }
         defer { rd_kafka_NewTopic_destroy(topic) }
@@ -64,7 +69,9 @@ public final class KafkaTopicAdministrator: Sendable {
         }
         defer { rd_kafka_event_destroy(event) }
         let eventError = rd_kafka_event_error(event)
-        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .broker, responseError: eventError) }
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .broker, responseError: eventError)
+        }
         guard let result = rd_kafka_event_CreateTopics_result(event) else { return }
         var count = 0
         guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return }

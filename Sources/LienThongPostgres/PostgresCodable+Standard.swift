@@ -122,7 +122,8 @@ extension UUID: PostgresArrayElement {
         guard bytes.count == 16 else { throw cell.decodingError("malformed uuid") }
         let b = Array(bytes)
         self = UUID(
-            uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+            uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
+        )
     }
 }
 
@@ -252,7 +253,9 @@ extension Array: PostgresDecodable where Element: PostgresArrayElement {
                 offset += Int(length)
             }
             result.append(
-                try Element(postgresCell: PostgresCell(dataType: elementType, bytes: elementBytes, columnName: cell.columnName)))
+                try Element(
+                    postgresCell: PostgresCell(dataType: elementType, bytes: elementBytes, columnName: cell.columnName))
+            )
         }
         self = result
     }

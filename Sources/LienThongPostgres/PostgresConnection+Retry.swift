@@ -21,7 +21,8 @@ public struct PostgresRetryPolicy: Sendable {
     func backoff(afterAttempt attempt: Int) -> Duration {
         let exponential = initialBackoff * (1 << min(attempt - 1, 20))
         let capped = min(exponential, maxBackoff)
-        let cappedNanoseconds = capped.components.seconds * 1_000_000_000 + capped.components.attoseconds / 1_000_000_000
+        let cappedNanoseconds =
+            capped.components.seconds * 1_000_000_000 + capped.components.attoseconds / 1_000_000_000
         return .nanoseconds(Int64.random(in: 0...max(cappedNanoseconds, 1)))
     }
 }
@@ -40,7 +41,7 @@ extension PostgresConnection {
         while true {
             do {
                 return try await withTransaction(isolation: isolation, body)
-            } catch where attempt < policy.maxAttempts && policy.shouldRetry(error) {
+            } catch  where attempt < policy.maxAttempts && policy.shouldRetry(error) {
                 try await Task.sleep(for: policy.backoff(afterAttempt: attempt))
                 attempt += 1
             }

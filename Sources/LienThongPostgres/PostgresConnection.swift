@@ -32,7 +32,9 @@ public final class PostgresConnection: Sendable {
         let parameters = configuration.libpqParameters
         let result = await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: Result { () throws(PostgresError) in try LibPQConnection.connect(parameters: parameters) }.map(QueueConfined.init))
+                continuation.resume(
+                    returning: Result { () throws(PostgresError) in try LibPQConnection.connect(parameters: parameters)
+                    }.map(QueueConfined.init))
             }
         }
         let connection = try result.get().connection

@@ -1,6 +1,7 @@
-import struct Foundation.URL
-import class Foundation.FileManager
 public import Logging
+
+import class Foundation.FileManager
+import struct Foundation.URL
 
 /// One versioned migration.
 public struct PostgresMigration: Sendable, Hashable {
@@ -67,13 +68,15 @@ public struct PostgresMigrator: Sendable {
             let stem = file.dropLast(4)
             let parts = stem.split(separator: "_", maxSplits: 1)
             guard let versionText = parts.first, let version = Int(versionText) else {
-                throw PostgresError(code: .migration, message: "migration file \(file) does not start with a version number")
+                throw PostgresError(
+                    code: .migration, message: "migration file \(file) does not start with a version number")
             }
             let url = URL(fileURLWithPath: directory).appendingPathComponent(file)
             guard let sql = try? String(contentsOf: url, encoding: .utf8) else {
                 throw PostgresError(code: .migration, message: "cannot read migration file \(file)")
             }
-            migrations.append(PostgresMigration(version: version, name: parts.count > 1 ? String(parts[1]) : "", sql: sql))
+            migrations.append(
+                PostgresMigration(version: version, name: parts.count > 1 ? String(parts[1]) : "", sql: sql))
         }
         return try PostgresMigrator(migrations: migrations)
     }
@@ -125,7 +128,9 @@ public struct PostgresMigrator: Sendable {
                 try? session.runScript("ROLLBACK")
                 throw error
             }
-            logger.info("migration applied", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+            logger.info(
+                "migration applied",
+                metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
             appliedNow.append(migration.version)
         }
         return appliedNow

@@ -44,7 +44,8 @@ public final class PostgresNotificationListener: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(
             of: PostgresListenerEvent.self, bufferingPolicy: .bufferingNewest(10_000))
         events = stream
-        let loop = ListenLoop(connection: connection, listenScript: listenScript, continuation: continuation, logger: logger)
+        let loop = ListenLoop(
+            connection: connection, listenScript: listenScript, continuation: continuation, logger: logger)
         let thread = Thread { [self] in
             loop.run(until: { self.isStopRequested.load(ordering: .relaxed) })
             continuation.finish()

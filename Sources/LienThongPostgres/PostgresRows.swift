@@ -17,7 +17,10 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     let cells: [(start: Int32, length: Int32)]
     let rowCount: Int
 
-    init(columns: [PostgresColumn], affectedRows: Int, storage: [UInt8], cells: [(start: Int32, length: Int32)], rowCount: Int) {
+    init(
+        columns: [PostgresColumn], affectedRows: Int, storage: [UInt8], cells: [(start: Int32, length: Int32)],
+        rowCount: Int
+    ) {
         self.columns = columns
         self.affectedRows = affectedRows
         self.storage = storage

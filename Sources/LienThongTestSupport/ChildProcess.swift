@@ -15,7 +15,9 @@ struct ChildProcess {
     static func run(_ arguments: [String], asPostgresUser: Bool = false) async throws -> String {
         let command = asPostgresUser && getuid() == 0 ? ["runuser", "-u", "postgres", "--"] + arguments : arguments
         // Output goes to a file, not a pipe: a server started by the command may keep a pipe open forever.
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("lienthong-child-\(UUID().uuidString)").path
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lienthong-child-\(UUID().uuidString)"
+        ).path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let outputHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))

@@ -42,14 +42,19 @@ public struct TestPostgresCluster: Sendable {
         registerCleanup(root: root)
         // --no-sync only skips initdb's own fsyncs of the template files; the server runs with fsync=on.
         try await ChildProcess.run(
-            ["\(binaries)/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+            [
+                "\(binaries)/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
+                "--no-sync",
+            ],
             asPostgresUser: true)
         var lastError: (any Error)?
         for _ in 0..<8 {
             let port = Int.random(in: 20_000..<60_000)
             do {
-                try await startServer(binaries: binaries, data: data, socket: socket, port: port, log: root + "/server.log")
-                return TestPostgresCluster(adminURL: "postgresql://postgres@127.0.0.1:\(port)/postgres", isThrowaway: true)
+                try await startServer(
+                    binaries: binaries, data: data, socket: socket, port: port, log: root + "/server.log")
+                return TestPostgresCluster(
+                    adminURL: "postgresql://postgres@127.0.0.1:\(port)/postgres", isThrowaway: true)
             } catch {
                 lastError = error  // most likely the port was taken: try another
             }
@@ -61,7 +66,8 @@ public struct TestPostgresCluster: Sendable {
     ///
     /// Not `pg_ctl start`: Foundation's `Process` learns of a child's exit through an inherited descriptor that
     /// the daemonized postmaster would keep open, so awaiting `pg_ctl` never returns.
-    private static func startServer(binaries: String, data: String, socket: String, port: Int, log: String) async throws {
+    private static func startServer(binaries: String, data: String, socket: String, port: Int, log: String) async throws
+    {
         let command = [
             "\(binaries)/postgres", "-D", data, "-p", "\(port)", "-k", socket, "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "max_connections=300", "-c", "shared_buffers=256MB",
@@ -82,13 +88,16 @@ public struct TestPostgresCluster: Sendable {
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 throw ChildProcess.Failure(command: command, status: server.terminationStatus, output: output)
             }
-            if let connection = try? await PostgresConnection.connect(configuration: configuration, logger: Logger(label: "lienthong.test")) {
+            if let connection = try? await PostgresConnection.connect(
+                configuration: configuration, logger: Logger(label: "lienthong.test"))
+            {
                 await connection.close()
                 return
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw ChildProcess.Failure(command: command, status: -1, output: "PostgreSQL did not accept connections within 60 s")
+        throw ChildProcess.Failure(
+            command: command, status: -1, output: "PostgreSQL did not accept connections within 60 s")
     }
 
     /// Creates a fresh, empty database and returns its configuration.
@@ -106,12 +115,15 @@ public struct TestPostgresCluster: Sendable {
     fileprivate func dropDatabase(_ name: String, logger: Logger) async throws {
         let admin = try await PostgresConnection.connect(
             configuration: PostgresConfiguration(connectionString: adminURL), logger: logger)
-        try await admin.run { try $0.runScript("DROP DATABASE IF EXISTS \(PostgresQuery.quoteIdentifier(name)) WITH (FORCE)") }
+        try await admin.run {
+            try $0.runScript("DROP DATABASE IF EXISTS \(PostgresQuery.quoteIdentifier(name)) WITH (FORCE)")
+        }
         await admin.close()
     }
 
     private static func postgresBinaryDirectory() async throws -> String {
-        if let bindir = try? await ChildProcess.run(["pg_config", "--bindir"]).trimmingCharacters(in: .whitespacesAndNewlines),
+        if let bindir = try? await ChildProcess.run(["pg_config", "--bindir"]).trimmingCharacters(
+            in: .whitespacesAndNewlines),
             FileManager.default.isExecutableFile(atPath: bindir + "/initdb")
         {
             return bindir
@@ -121,7 +133,9 @@ public struct TestPostgresCluster: Sendable {
             let bindir = "/usr/lib/postgresql/\(version)/bin"
             if FileManager.default.isExecutableFile(atPath: bindir + "/initdb") { return bindir }
         }
-        throw ChildProcess.Failure(command: ["initdb"], status: 127, output: "PostgreSQL server binaries not found: install the postgresql package")
+        throw ChildProcess.Failure(
+            command: ["initdb"], status: 127,
+            output: "PostgreSQL server binaries not found: install the postgresql package")
     }
 
     /// Stops and removes clusters whose owning test process no longer exists.

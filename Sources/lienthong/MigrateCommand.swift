@@ -16,7 +16,8 @@ struct MigrateCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "A libpq conninfo string or postgresql:// URI (default: $DATABASE_URL, then PG* variables).")
+    @Option(
+        name: .long, help: "A libpq conninfo string or postgresql:// URI (default: $DATABASE_URL, then PG* variables).")
     var databaseURL: String?
 
     @Option(name: .long, help: "The directory holding NNNN_name.sql migration files.")
@@ -31,6 +32,8 @@ struct MigrateCommand: AsyncParsableCommand {
             configuration: PostgresConfiguration(connectionString: url), logger: logger)
         let applied = try await migrator.migrate(on: connection, logger: logger)
         await connection.close()
-        print(applied.isEmpty ? "migrations: up to date" : "migrations applied: \(applied.map(String.init).joined(separator: ", "))")
+        print(
+            applied.isEmpty
+                ? "migrations: up to date" : "migrations applied: \(applied.map(String.init).joined(separator: ", "))")
     }
 }

@@ -25,13 +25,17 @@ struct KafkaClientTests {
         let reports = try await producer.send(sent).map { try $0.get() }
         #expect(reports.map(\.offset) == [0, 1, 2, 3])
 
-        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "round-trip"), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: kafka.consumerConfiguration(group: "round-trip"), logger: logger)
         try consumer.subscribe(topics: [topic])
         let received = await collect(consumer, count: 4)
         try #require(received.count == 4)
         #expect(received[0].key == Array("000.00.12.H56-250701-0001".utf8))
         #expect(received[0].header("event-id") == Array("e1".utf8))
-        #expect(received[0].headers == [KafkaHeader(name: "event-id", string: "e1"), KafkaHeader(name: "empty", value: nil)])
+        #expect(
+            received[0].headers == [
+                KafkaHeader(name: "event-id", string: "e1"), KafkaHeader(name: "empty", value: nil),
+            ])
         #expect(received[0].timestamp?.kind == .createTime)
         #expect(received[1].key == nil && received[1].valueText == "no key")
         #expect(received[2].value == nil, "a tombstone arrives as a nil value")
@@ -110,13 +114,20 @@ struct KafkaClientTests {
         let topic = try await kafka.createTopic("external-offsets", partitions: 2)
         let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
         for partition in Int32(0)..<2 {
-            _ = await producer.send((0..<10).map { KafkaProducerMessage(topic: topic, partition: partition, key: nil, value: Array("\($0)".utf8)) })
+            _ = await producer.send(
+                (0..<10).map {
+                    KafkaProducerMessage(topic: topic, partition: partition, key: nil, value: Array("\($0)".utf8))
+                })
         }
         // As if PostgreSQL said partition 0 is done up to offset 7 and partition 1 up to 3.
-        let stored: [KafkaTopicPartition: Int64] = [.init(topic: topic, partition: 0): 7, .init(topic: topic, partition: 1): 3]
+        let stored: [KafkaTopicPartition: Int64] = [
+            .init(topic: topic, partition: 0): 7, .init(topic: topic, partition: 1): 3,
+        ]
         let consumer = try KafkaConsumer(
             configuration: kafka.consumerConfiguration(group: "external-offsets"),
-            rebalanceHandler: KafkaRebalanceHandler(willAssign: { partitions in stored.filter { partitions.contains($0.key) } }),
+            rebalanceHandler: KafkaRebalanceHandler(willAssign: { partitions in
+                stored.filter { partitions.contains($0.key) }
+            }),
             logger: logger)
         try consumer.subscribe(topics: [topic])
         let received = await collect(consumer, count: 10)
@@ -133,7 +144,8 @@ struct KafkaClientTests {
         let topic = try await kafka.createTopic("flow", partitions: 2)
         let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
         let total = 2000
-        _ = await producer.send((0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
+        _ = await producer.send(
+            (0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
         var configuration = kafka.consumerConfiguration(group: "flow")
         configuration.maxBatchSize = 50
         configuration.maxBufferedMessages = 100
@@ -148,7 +160,9 @@ struct KafkaClientTests {
         }
         #expect(received.count == total)
         for (_, messages) in Dictionary(grouping: received, by: \.partition) {
-            #expect(messages.map(\.offset) == Array(0..<Int64(messages.count)), "each partition in order, no gap, no repeat")
+            #expect(
+                messages.map(\.offset) == Array(0..<Int64(messages.count)), "each partition in order, no gap, no repeat"
+            )
         }
         await consumer.close()
         await producer.close()
@@ -163,11 +177,13 @@ struct KafkaClientTests {
         let statistics = Mutex<[String]>([])
         let consumer = try KafkaConsumer(
             configuration: configuration,
-            eventHandler: { event in if case .statistics(let json) = event { statistics.withLock { $0.append(json) } } },
+            eventHandler: { event in if case .statistics(let json) = event { statistics.withLock { $0.append(json) } }
+            },
             logger: logger)
         try consumer.subscribe(topics: [topic])
         #expect(await eventually { consumer.latestStatistics != nil })
-        let document = try JSONSerialization.jsonObject(with: Data(try #require(consumer.latestStatistics).utf8)) as? [String: Any]
+        let document =
+            try JSONSerialization.jsonObject(with: Data(try #require(consumer.latestStatistics).utf8)) as? [String: Any]
         #expect(document?["type"] as? String == "consumer")
         #expect(!statistics.withLock { $0.isEmpty })
         await consumer.close()
@@ -176,13 +192,17 @@ struct KafkaClientTests {
     @Test func anUnknownPropertyFailsWithItsName() throws {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g")
         configuration.properties["no.such.property"] = "1"
-        let error = try #require(throws: KafkaError.self) { try KafkaConsumer(configuration: configuration, logger: logger) }
+        let error = try #require(throws: KafkaError.self) {
+            try KafkaConsumer(configuration: configuration, logger: logger)
+        }
         #expect(error.code == .invalidConfiguration)
         #expect(error.property == "no.such.property")
 
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
         producerConfiguration.properties["linger.ms"] = "not-a-number"
-        let invalid = try #require(throws: KafkaError.self) { try KafkaProducer(configuration: producerConfiguration, logger: logger) }
+        let invalid = try #require(throws: KafkaError.self) {
+            try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        }
         #expect(invalid.property == "linger.ms")
     }
 }

@@ -92,7 +92,9 @@ struct KafkaGroupTests {
         let topic = try await kafka.createTopic("group", partitions: 4)
         let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
         func produce(_ range: Range<Int>) async throws {
-            for result in await producer.send(range.map { KafkaProducerMessage(topic: topic, key: "dossier-\($0 % 37)", value: "\($0)") }) {
+            for result in await producer.send(
+                range.map { KafkaProducerMessage(topic: topic, key: "dossier-\($0 % 37)", value: "\($0)") })
+            {
                 _ = try result.get()
             }
         }
@@ -100,11 +102,13 @@ struct KafkaGroupTests {
         let ledger = Ledger()
 
         try await produce(0..<400)
-        let first = try Member(name: "first", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
+        let first = try Member(
+            name: "first", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
         #expect(await eventually { first.consumer.assignment.count == 4 && ledger.count == 400 })
         try await first.consumer.commit()
 
-        let second = try Member(name: "second", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
+        let second = try Member(
+            name: "second", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
         #expect(await eventually { first.consumer.assignment.count == 2 && second.consumer.assignment.count == 2 })
         #expect(first.consumer.assignment.isDisjoint(with: second.consumer.assignment))
         try await produce(400..<800)
@@ -136,16 +140,23 @@ struct KafkaGroupTests {
         let total = 1500
         let producing = Task {
             for chunk in stride(from: 0, to: total, by: 50) {
-                _ = await producer.send((chunk..<(chunk + 50)).map { KafkaProducerMessage(topic: topic, key: "dossier-\($0 % 41)", value: "\($0)") })
+                _ = await producer.send(
+                    (chunk..<(chunk + 50)).map {
+                        KafkaProducerMessage(topic: topic, key: "dossier-\($0 % 41)", value: "\($0)")
+                    })
                 try? await Task.sleep(for: .milliseconds(40))
             }
         }
         let configuration = kafka.consumerConfiguration(group: "group-load")
         let ledger = Ledger()
         let offsets = ExternalOffsets()
-        let first = try Member(name: "first", configuration: configuration, topic: topic, ledger: ledger, externalOffsets: offsets, logger: logger)
+        let first = try Member(
+            name: "first", configuration: configuration, topic: topic, ledger: ledger, externalOffsets: offsets,
+            logger: logger)
         #expect(await eventually { first.consumer.assignment.count == 4 })
-        let second = try Member(name: "second", configuration: configuration, topic: topic, ledger: ledger, externalOffsets: offsets, logger: logger)
+        let second = try Member(
+            name: "second", configuration: configuration, topic: topic, ledger: ledger, externalOffsets: offsets,
+            logger: logger)
         #expect(await eventually { second.consumer.assignment.count == 2 })
         await second.close()
         #expect(await eventually { first.consumer.assignment.count == 4 })
@@ -172,7 +183,9 @@ struct KafkaGroupTests {
         try cluster.injectErrors(
             [.notEnoughReplicas, .requestTimedOut, .transport, .notLeaderForPartition, .transport], into: .produce)
         let total = 3000
-        let sending = Task { await producer.send((0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "\($0)") }) }
+        let sending = Task {
+            await producer.send((0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "\($0)") })
+        }
         try await Task.sleep(for: .milliseconds(50))
         try cluster.setBrokerDown(1)
         try await Task.sleep(for: .seconds(2))
@@ -180,7 +193,8 @@ struct KafkaGroupTests {
         let results = await sending.value
         #expect(results.allSatisfy { (try? $0.get()) != nil }, "every send was confirmed")
 
-        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "idempotence-reader"), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: kafka.consumerConfiguration(group: "idempotence-reader"), logger: logger)
         try consumer.subscribe(topics: [topic])
         let received = await collect(consumer, count: total + 1)
         let values = received.compactMap(\.valueText).filter { $0 != "-1" }

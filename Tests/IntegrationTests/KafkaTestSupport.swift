@@ -41,7 +41,9 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async
 extension Array where Element == KafkaMessage {
     /// The next offset to store per partition for these messages.
     var nextOffsets: [KafkaTopicPartition: Int64] {
-        reduce(into: [:]) { offsets, message in offsets[message.topicPartition] = Swift.max(offsets[message.topicPartition] ?? 0, message.nextOffset) }
+        reduce(into: [:]) { offsets, message in
+            offsets[message.topicPartition] = Swift.max(offsets[message.topicPartition] ?? 0, message.nextOffset)
+        }
     }
 }
 

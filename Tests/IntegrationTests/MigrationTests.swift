@@ -8,7 +8,8 @@ import Testing
 struct MigrationTests {
     /// Writes migrations whose second step is slow and has a visible side effect, to widen any race.
     private func makeMigrationDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lienthong-migrations-\(UUID())").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lienthong-migrations-\(UUID())")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let files = [
             "0001_create_dossier.sql": "CREATE TABLE dossier (code text PRIMARY KEY, status int4 NOT NULL);",
@@ -50,8 +51,10 @@ struct MigrationTests {
                 #expect(process.terminationStatus == 0)
             }
             let connection = try await database.connect()
-            let versions = try await connection.query("SELECT version FROM lienthong_schema_migrations ORDER BY version")
-                .map { try $0.decode(Int.self, at: 0) }
+            let versions = try await connection.query(
+                "SELECT version FROM lienthong_schema_migrations ORDER BY version"
+            )
+            .map { try $0.decode(Int.self, at: 0) }
             #expect(versions == [1, 2, 3])
             #expect(try await connection.query("SELECT count(*) FROM seeds")[0].decode(Int.self, at: 0) == 1)
             await connection.close()
@@ -62,11 +65,17 @@ struct MigrationTests {
         try await withTestDatabase { database in
             let connection = try await database.connect()
             let logger = Logger(label: "test")
-            let original = try PostgresMigrator(migrations: [.init(version: 1, name: "t", sql: "CREATE TABLE t (a int4);")])
+            let original = try PostgresMigrator(migrations: [
+                .init(version: 1, name: "t", sql: "CREATE TABLE t (a int4);")
+            ])
             #expect(try await original.migrate(on: connection, logger: logger) == [1])
             #expect(try await original.migrate(on: connection, logger: logger) == [])
-            let edited = try PostgresMigrator(migrations: [.init(version: 1, name: "t", sql: "CREATE TABLE t (b int4);")])
-            let error = try await #require(throws: PostgresError.self) { try await edited.migrate(on: connection, logger: logger) }
+            let edited = try PostgresMigrator(migrations: [
+                .init(version: 1, name: "t", sql: "CREATE TABLE t (b int4);")
+            ])
+            let error = try await #require(throws: PostgresError.self) {
+                try await edited.migrate(on: connection, logger: logger)
+            }
             #expect(error.code == .migration)
             await connection.close()
         }
@@ -79,8 +88,12 @@ struct MigrationTests {
                 .init(version: 1, name: "ok", sql: "CREATE TABLE a (x int4);"),
                 .init(version: 2, name: "broken", sql: "CREATE TABLE b (x int4); SELECT * FROM missing;"),
             ])
-            await #expect(throws: PostgresError.self) { try await migrator.migrate(on: connection, logger: Logger(label: "test")) }
-            let versions = try await connection.query("SELECT version FROM lienthong_schema_migrations").map { try $0.decode(Int.self, at: 0) }
+            await #expect(throws: PostgresError.self) {
+                try await migrator.migrate(on: connection, logger: Logger(label: "test"))
+            }
+            let versions = try await connection.query("SELECT version FROM lienthong_schema_migrations").map {
+                try $0.decode(Int.self, at: 0)
+            }
             #expect(versions == [1])
             let tableB = try await connection.query("SELECT to_regclass('b') IS NULL")[0].decode(Bool.self, at: 0)
             #expect(tableB)

@@ -29,7 +29,8 @@ struct PostgresConnectionTests {
                 "host=127.0.0.1,127.0.0.1 port=1,\(port) dbname=\(database.name) user=postgres target_session_attrs=read-write"
             let connection = try await PostgresConnection.connect(
                 configuration: PostgresConfiguration(connectionString: conninfo), logger: Logger(label: "test"))
-            let serverPort = try await connection.query("SELECT current_setting('port')::int4")[0].decode(Int32.self, at: 0)
+            let serverPort = try await connection.query("SELECT current_setting('port')::int4")[0].decode(
+                Int32.self, at: 0)
             #expect(Int(serverPort) == port)
             await connection.close()
         }
@@ -38,7 +39,8 @@ struct PostgresConnectionTests {
     @Test func anUnreachableServerFailsWithConnectionFailed() async throws {
         let error = try await #require(throws: PostgresError.self) {
             try await PostgresConnection.connect(
-                configuration: PostgresConfiguration(connectionString: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"),
+                configuration: PostgresConfiguration(
+                    connectionString: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"),
                 logger: Logger(label: "test"))
         }
         #expect(error.code == .connectionFailed)

@@ -11,7 +11,9 @@ struct PostgresTransactionTests {
     @Test func throwingFromATransactionRollsItBack() async throws {
         try await withTestDatabase { database in
             let connection = try await database.connect()
-            try await connection.run { try $0.runScript("CREATE TABLE holder (code text PRIMARY KEY, unit text NOT NULL)") }
+            try await connection.run {
+                try $0.runScript("CREATE TABLE holder (code text PRIMARY KEY, unit text NOT NULL)")
+            }
             await #expect(throws: AbortTransfer.self) {
                 try await connection.withTransaction { session in
                     try session.query("INSERT INTO holder VALUES (\("000.00.12.H56-250701-0001"), \("00004"))")
@@ -31,7 +33,9 @@ struct PostgresTransactionTests {
     @Test func uniqueViolationCarriesItsSQLStateAndConstraint() async throws {
         try await withTestDatabase { database in
             let connection = try await database.connect()
-            try await connection.run { try $0.runScript("CREATE TABLE inbox (event_id uuid CONSTRAINT inbox_pkey PRIMARY KEY)") }
+            try await connection.run {
+                try $0.runScript("CREATE TABLE inbox (event_id uuid CONSTRAINT inbox_pkey PRIMARY KEY)")
+            }
             let eventID = UUID()
             try await connection.query("INSERT INTO inbox VALUES (\(eventID))")
             let error = try await #require(throws: PostgresError.self) {
@@ -53,7 +57,9 @@ struct PostgresTransactionTests {
             let first = try await database.connect()
             let second = try await database.connect()
             try await first.run { session in
-                try session.runScript("CREATE TABLE counter (id int4 PRIMARY KEY, value int8 NOT NULL); INSERT INTO counter VALUES (1, 0)")
+                try session.runScript(
+                    "CREATE TABLE counter (id int4 PRIMARY KEY, value int8 NOT NULL); INSERT INTO counter VALUES (1, 0)"
+                )
             }
             // The first transaction reads, the second commits an update of the same row, the first then writes.
             try await first.run { session in
@@ -64,7 +70,8 @@ struct PostgresTransactionTests {
                 try session.query("UPDATE counter SET value = value + 1 WHERE id = 1")
             }
             let error = try await #require(throws: PostgresError.self) {
-                try await first.run { session in try session.query("UPDATE counter SET value = value + 10 WHERE id = 1") }
+                try await first.run { session in try session.query("UPDATE counter SET value = value + 10 WHERE id = 1")
+                }
             }
             #expect(error.sqlState == .serializationFailure)
             #expect(error.isTransactionRetriable)
@@ -109,7 +116,8 @@ struct PostgresTransactionTests {
             let connection = try await database.connect()
             try await connection.run { session in
                 try session.runScript(
-                    "CREATE TABLE history (id int8, dossier text, at timestamptz, payload jsonb, note text, tags text[])")
+                    "CREATE TABLE history (id int8, dossier text, at timestamptz, payload jsonb, note text, tags text[])"
+                )
             }
             var rows = PostgresCopyRows()
             let start = Date(timeIntervalSince1970: 1_751_331_600)
@@ -155,10 +163,12 @@ struct PostgresTransactionTests {
         try await withTestDatabase { database in
             let connection = try await database.connect()
             for value in 1...3 {
-                let doubled = try await connection.query("SELECT \(Int64(value)) * 2", prepared: true)[0].decode(Int64.self, at: 0)
+                let doubled = try await connection.query("SELECT \(Int64(value)) * 2", prepared: true)[0].decode(
+                    Int64.self, at: 0)
                 #expect(doubled == Int64(value * 2))
             }
-            let prepared = try await connection.query("SELECT count(*) FROM pg_prepared_statements")[0].decode(Int.self, at: 0)
+            let prepared = try await connection.query("SELECT count(*) FROM pg_prepared_statements")[0].decode(
+                Int.self, at: 0)
             #expect(prepared == 1)
             await connection.close()
         }

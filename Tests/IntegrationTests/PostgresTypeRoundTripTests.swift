@@ -66,7 +66,8 @@ struct PostgresTypeRoundTripTests {
             #expect(try row.decode([Bool].self, named: "bools") == bools)
             #expect(try row.decode([Date].self, named: "instants") == instants)
             #expect(try row.decode([UUID].self, named: "ids") == ids)
-            #expect(try row.decode([PostgresJSONB].self, named: "documents").map(\.text) == [#"{"a": [1, 2]}"#, "null"])
+            #expect(
+                try row.decode([PostgresJSONB].self, named: "documents").map(\.text) == [#"{"a": [1, 2]}"#, "null"])
             #expect(try row.decode([PostgresBytes].self, named: "blobs") == blobs)
 
             let empty = try await connection.query("SELECT \([String]())::text[], \([Int64]())::int8[]")[0]
@@ -79,7 +80,9 @@ struct PostgresTypeRoundTripTests {
     @Test func unnestOfBinaryArraysUpsertsManyRowsInOneStatement() async throws {
         try await withTestDatabase { database in
             let connection = try await database.connect()
-            try await connection.run { try $0.runScript("CREATE TABLE dossier (code text PRIMARY KEY, version int8 NOT NULL)") }
+            try await connection.run {
+                try $0.runScript("CREATE TABLE dossier (code text PRIMARY KEY, version int8 NOT NULL)")
+            }
             let codes = (1...1000).map { "000.00.12.H56-250701-\(String(format: "%04d", $0))" }
             let versions = [Int64](repeating: 1, count: codes.count)
             let upsert: PostgresQuery = """

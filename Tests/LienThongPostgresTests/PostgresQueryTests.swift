@@ -1,1 +1,109 @@
+import Foundation
 import Testing
+
+@testable import LienThongPostgres
+
+@Suite("Postgres query building and binary codecs (no server)")
+struct PostgresQueryTests {
+    @Test func interpolatedValuesBecomeParametersNeverSQL() {
+        let hostile = "x'); DROP TABLE dossier; --"
+        let query: PostgresQuery = "SELECT * FROM dossier WHERE code = \(hostile) AND version > \(Int64(3))"
+        #expect(query.sql == "SELECT * FROM dossier WHERE code = $1 AND version > $2")
+        #expect(query.bindings.count == 2)
+        #expect(query.bindings.dataTypes == [PostgresDataType.text.oid, PostgresDataType.int8.oid])
+        #expect(Array(query.bindings.bytes.prefix(hostile.utf8.count)) == Array(hostile.utf8))
+    }
+
+    @Test func nilBindsSQLNull() {
+        let missing: String? = nil
+        let query: PostgresQuery = "SELECT \(missing)"
+        #expect(query.bindings.lengths == [-1])
+        #expect(query.bindings.dataTypes == [PostgresDataType.text.oid])
+    }
+
+    @Test(arguments: [
+        ("dossier", #""dossier""#), (#"we"ird"#, #""we""ird""#), ("public.dossier", #""public"."dossier""#),
+    ])
+    func identifiersAreQuoted(name: String, quoted: String) {
+        #expect(PostgresQuery.quoteIdentifier(name) == quoted)
+        let query: PostgresQuery = "SELECT * FROM \(identifier: name)"
+        #expect(query.sql == "SELECT * FROM \(quoted)")
+        #expect(query.bindings.count == 0)
+    }
+
+    private func roundTrip<T: PostgresArrayElement & Equatable>(_ value: T) throws -> T {
+        var bytes: [UInt8] = []
+        value.encode(into: &bytes)
+        return try T(postgresCell: PostgresCell(dataType: T.postgresDataType, bytes: bytes[...], columnName: "c"))
+    }
+
+    @Test func scalarsRoundTripThroughTheirBinaryForm() throws {
+        #expect(try roundTrip("Xã Bát Tràng") == "Xã Bát Tràng")
+        #expect(try roundTrip(Int64.min) == .min)
+        #expect(try roundTrip(Int32(-7)) == -7)
+        #expect(try roundTrip(true))
+        let id = UUID()
+        #expect(try roundTrip(id) == id)
+        let instant = Date(timeIntervalSince1970: 1_782_864_000.000001)
+        #expect(try roundTrip(instant) == instant)
+        #expect(try roundTrip(PostgresBytes([0, 255])) == PostgresBytes([0, 255]))
+        #expect(try roundTrip(PostgresJSONB("[1]")) == PostgresJSONB("[1]"))
+    }
+
+    @Test func arraysUseTheOneDimensionalBinaryLayout() throws {
+        var bytes: [UInt8] = []
+        [Int32(5), 6].encode(into: &bytes)
+        // ndim 1, no nulls, element oid 23, length 2, lower bound 1, then (length 4, value) twice.
+        #expect(
+            bytes == [
+                0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0,
+                0, 6,
+            ])
+        let decoded = try [Int32](postgresCell: PostgresCell(dataType: .int4Array, bytes: bytes[...], columnName: "c"))
+        #expect(decoded == [5, 6])
+    }
+
+    @Test func malformedOrMismatchedCellsAreDecodingErrors() {
+        #expect(throws: PostgresError.self) {
+            try Int64(postgresCell: PostgresCell(dataType: .int8, bytes: [1, 2, 3], columnName: "c"))
+        }
+        #expect(throws: PostgresError.self) {
+            try Bool(postgresCell: PostgresCell(dataType: .int4, bytes: [0, 0, 0, 1], columnName: "c"))
+        }
+        #expect(throws: PostgresError.self) {
+            try [String](
+                postgresCell: PostgresCell(
+                    dataType: .textArray, bytes: [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 5], columnName: "c"))
+        }
+    }
+
+    @Test func copyRowsStartWithTheBinaryHeaderAndEndWithTheTrailer() {
+        var rows = PostgresCopyRows()
+        rows.append(Int32(1), String?.none)
+        let encoded = rows.encoded()
+        #expect(Array(encoded.prefix(11)) == Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00])
+        // header (19) + field count (2) + int4 field (4 + 4) + NULL field (4) + trailer (2)
+        #expect(encoded.count == 19 + 2 + 8 + 4 + 2)
+        #expect(Array(encoded.suffix(2)) == [0xFF, 0xFF])
+        #expect(rows.count == 1)
+    }
+
+    @Test func retryPolicyRetriesOnlyTransientErrors() {
+        var policy = PostgresRetryPolicy()
+        #expect(policy.shouldRetry(PostgresError(code: .server, message: "", sqlState: .serializationFailure)))
+        #expect(policy.shouldRetry(PostgresError(code: .server, message: "", sqlState: .deadlockDetected)))
+        #expect(!policy.shouldRetry(PostgresError(code: .server, message: "", sqlState: .uniqueViolation)))
+        #expect(!policy.shouldRetry(PostgresError(code: .connectionLost, message: "")))
+        policy.retriesConnectionLoss = true
+        #expect(policy.shouldRetry(PostgresError(code: .connectionLost, message: "")))
+        for attempt in 1...30 { #expect(policy.backoff(afterAttempt: attempt) <= policy.maxBackoff) }
+    }
+
+    @Test func migrationChecksumsDetectAnyEdit() {
+        let original = PostgresMigration(version: 1, name: "a", sql: "CREATE TABLE a (x int4);")
+        let edited = PostgresMigration(version: 1, name: "a", sql: "CREATE TABLE a (x int8);")
+        #expect(original.checksum != edited.checksum)
+        #expect(original.checksum.count == 16)
+        #expect(throws: PostgresError.self) { try PostgresMigrator(migrations: [original, edited]) }
+    }
+}

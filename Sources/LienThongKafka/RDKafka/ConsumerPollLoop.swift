@@ -74,7 +74,8 @@ struct ConsumerPollLoop: Sendable {
             for seek in seeks { perform(seek, handle: handle) }
             applyFlowControl(handle)
 
-            let timeout = pending.isEmpty ? idleTimeout : Self.milliseconds(until: pending.deadline, atMost: idleTimeout)
+            let timeout =
+                pending.isEmpty ? idleTimeout : Self.milliseconds(until: pending.deadline, atMost: idleTimeout)
             if let message = rd_kafka_consumer_poll(handle, timeout) {
                 accept(message, reader: &reader)
                 // Drain what is already fetched without blocking, up to a full batch.
@@ -92,7 +93,8 @@ struct ConsumerPollLoop: Sendable {
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            pending.append(reader.read(message, generation: pending.assignmentGeneration), maxWait: configuration.maxBatchWait)
+            pending.append(
+                reader.read(message, generation: pending.assignmentGeneration), maxWait: configuration.maxBatchWait)
         } else if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
             events(.error(KafkaError(code: .broker, responseError: error)))
         }
@@ -102,7 +104,8 @@ struct ConsumerPollLoop: Sendable {
     private func applyFlowControl(_ handle: OpaquePointer) {
         let (toPause, toResume) = state.fields.withLock { state -> ([KafkaTopicPartition], [KafkaTopicPartition]) in
             if state.bufferedCount >= self.state.capacity {
-                let toPause = state.assigned.subtracting(state.pausedByApplication).subtracting(state.pausedByFlowControl)
+                let toPause = state.assigned.subtracting(state.pausedByApplication).subtracting(
+                    state.pausedByFlowControl)
                 state.pausedByFlowControl.formUnion(toPause)
                 return (Array(toPause), [])
             }
@@ -123,7 +126,8 @@ struct ConsumerPollLoop: Sendable {
     private func perform(_ seek: ConsumerState.SeekRequest, handle: OpaquePointer) {
         pending.discard([seek.topicPartition])
         state.discard([seek.topicPartition])
-        let result = RDKafkaTopicPartitionList.withNew([(seek.topicPartition, seek.offset)]) { list -> Result<Void, KafkaError> in
+        let result = RDKafkaTopicPartitionList.withNew([(seek.topicPartition, seek.offset)]) {
+            list -> Result<Void, KafkaError> in
             // A bounded wait so that errors are reported; the seek itself is served by librdkafka's threads.
             if let error = rd_kafka_seek_partitions(handle, list.pointer, 5000) {
                 defer { rd_kafka_error_destroy(error) }

@@ -90,12 +90,16 @@ private func statisticsCallback(
     return 0  // librdkafka frees the JSON buffer.
 }
 
-private func errorCallback(handle: OpaquePointer?, code: Int32, reason: UnsafePointer<CChar>?, opaque: UnsafeMutableRawPointer?) {
+private func errorCallback(
+    handle: OpaquePointer?, code: Int32, reason: UnsafePointer<CChar>?, opaque: UnsafeMutableRawPointer?
+) {
     guard let handle, let context = RDKafkaCallbackContext.from(opaque) else { return }
     context.error(handle, rd_kafka_resp_err_t(code), reason.map { String(cString: $0) } ?? "")
 }
 
-private func logCallback(handle: OpaquePointer?, level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?) {
+private func logCallback(
+    handle: OpaquePointer?, level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?
+) {
     guard let handle, let context = RDKafkaCallbackContext.from(rd_kafka_opaque(handle)) else { return }
     context.log(level, facility.map { String(cString: $0) } ?? "", message.map { String(cString: $0) } ?? "")
 }

@@ -18,7 +18,11 @@ final class RDKafkaConfig {
         for (name, value) in properties {
             let result = rd_kafka_conf_set(conf, name, value, &errorBuffer, errorBuffer.count)
             guard result == RD_KAFKA_CONF_OK else {
-                let reason = String(errorBuffer: errorBuffer)
+                // librdkafka quotes the offending value; it may be a secret, so it never leaves this function.
+                let reason =
+                    value.isEmpty
+                    ? String(errorBuffer: errorBuffer)
+                    : String(errorBuffer: errorBuffer).replacingOccurrences(of: value, with: "(redacted)")
                 throw KafkaError(
                     code: .invalidConfiguration,
                     reason: result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : reason,
@@ -47,6 +51,10 @@ final class RDKafkaConfig {
 }
 
 extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+
     /// Decodes a NUL-terminated C error buffer filled by librdkafka.
     init(errorBuffer: [CChar]) {
         self.init(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

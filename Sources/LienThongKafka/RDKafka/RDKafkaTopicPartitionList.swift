@@ -42,7 +42,8 @@ struct RDKafkaTopicPartitionList {
         guard !offsets.isEmpty else { return }
         for index in 0..<count {
             let element = pointer.pointee.elems.advanced(by: index)
-            let key = KafkaTopicPartition(topic: String(cString: element.pointee.topic), partition: element.pointee.partition)
+            let key = KafkaTopicPartition(
+                topic: String(cString: element.pointee.topic), partition: element.pointee.partition)
             if let offset = offsets[key] { element.pointee.offset = offset }
         }
     }

@@ -89,7 +89,8 @@ final class LibPQConnection {
                 if let statementName {
                     return PQexecPrepared(connection, statementName, Int32(bindings.count), values, lengths, formats, 1)
                 }
-                return PQexecParams(connection, sql, Int32(bindings.count), types.baseAddress, values, lengths, formats, 1)
+                return PQexecParams(
+                    connection, sql, Int32(bindings.count), types.baseAddress, values, lengths, formats, 1)
             }
         }
         return try consume(result, connection: connection)
@@ -120,7 +121,8 @@ final class LibPQConnection {
             var offset = 0
             while offset < buffer.count {
                 let length = min(chunkSize, buffer.count - offset)
-                let sent = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: length) {
+                let sent = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: length)
+                {
                     PQputCopyData(connection, $0, Int32(length))
                 }
                 if sent != 1 {
@@ -232,7 +234,8 @@ final class LibPQConnection {
             }
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-        return PostgresRows(columns: columns, affectedRows: affected, storage: storage, cells: cells, rowCount: rowCount)
+        return PostgresRows(
+            columns: columns, affectedRows: affected, storage: storage, cells: cells, rowCount: rowCount)
     }
 
     /// Points libpq at each parameter inside the bindings' contiguous storage; NULL is a nil pointer.

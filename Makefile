@@ -1,0 +1,51 @@
+# LienThong: one entry per workflow. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+# Debian packages the build and the tests need: C libraries, pkg-config, and the PostgreSQL server the test
+# harness starts as a throwaway cluster.
+DEBIAN_PACKAGES := librdkafka-dev libpq-dev postgresql pkg-config
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Two cores: keep the compiler to two jobs.
+SWIFT_BUILD_FLAGS := --jobs 2
+STRICT := LIENTHONG_STRICT=1
+
+.PHONY: deps build test lint format check-c-fence bench clean
+
+## deps: install missing Debian packages (apt-get update only when something is missing)
+deps:
+	@missing=""; for package in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	else \
+		echo "Debian packages present: $(DEBIAN_PACKAGES)"; \
+	fi
+
+## build: compile everything, tests included, with warnings as errors
+build: deps
+	$(STRICT) swift build $(SWIFT_BUILD_FLAGS) --build-tests
+
+## lint: formatting (swift-format, strict) and the C fence
+lint: check-c-fence
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+check-c-fence:
+	@./.ci/check-c-fence
+
+## test: install what is missing, lint, build, run every test against a throwaway PostgreSQL and the embedded broker
+test: deps lint build
+	$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
+
+## bench: Kafka wrapper and PostgreSQL write-path benchmarks (prints numbers; never part of `make test`)
+bench: deps
+	cd Tests/Benchmarks && swift package $(SWIFT_BUILD_FLAGS) benchmark --no-progress
+
+## format: rewrite sources with swift-format
+format:
+	swift format format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build Tests/Benchmarks/.build
