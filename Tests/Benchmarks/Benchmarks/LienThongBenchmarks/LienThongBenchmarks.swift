@@ -1,0 +1,163 @@
+import Benchmark
+import Foundation
+import LienThongKafka
+import LienThongPostgres
+import LienThongTestSupport
+import Logging
+
+// Throughput benchmarks of the foundation: the Kafka wrapper against the embedded broker and the PostgreSQL write
+// path against the throwaway cluster (fsync on). Each reports its own rate as a custom metric; wall time includes
+// no group join or server start.
+
+private let messagesPerSecond = BenchmarkMetric.custom("messages/s", polarity: .prefersLarger, useScalingFactor: false)
+private let rowsPerSecond = BenchmarkMetric.custom("rows/s", polarity: .prefersLarger, useScalingFactor: false)
+private let logger = Logger(label: "lienthong.bench")
+
+/// ~300-byte values, like a dossier event.
+private let value = Array(
+    #"{"specversion":"1.0","id":"7f1c0b9e-2d4a-4c55-9f0e-3b8a1d2c4e5f","source":"000.00.12.H56","type":"vn.gov.dossier.received","time":"2025-07-01T08:15:00+07:00","subject":"000.00.12.H56-250701-0001","data":{"procedure":"1.001776","channel":"online","commune":"00004","version":1},"correlationid":"c-0001"}"#
+        .utf8)
+
+private let consumeTopicPartitions: Int32 = 24
+private let consumeMessageCount = 240_000  // 10,000 per partition: 3 MB, under the mock's 5 MiB cap
+
+private struct KafkaEnvironment: Sendable {
+    let cluster: EmbeddedKafkaCluster
+    let consumeTopic: String
+}
+
+private let kafkaEnvironment = Task { () throws -> KafkaEnvironment in
+    let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+    let topic = "bench-consume"
+    try cluster.createTopic(topic, partitions: consumeTopicPartitions)
+    let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    for chunk in stride(from: 0, to: consumeMessageCount, by: 20_000) {
+        let results = await producer.send(
+            (chunk..<(chunk + 20_000)).map {
+                KafkaProducerMessage(
+                    topic: topic, partition: Int32($0) % consumeTopicPartitions, key: nil, value: value)
+            })
+        for result in results { _ = try result.get() }
+    }
+    await producer.close()
+    return KafkaEnvironment(cluster: cluster, consumeTopic: topic)
+}
+
+private let postgresDatabase = Task { () throws -> TestDatabase in
+    let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
+    let connection = try await database.connect(logger: logger)
+    try await connection.run { session in
+        try session.runScript(
+            """
+            CREATE TABLE dossier_state (code text PRIMARY KEY, status int4 NOT NULL, version int8 NOT NULL,
+                                        holder text NOT NULL, updated_at timestamptz NOT NULL, event jsonb NOT NULL);
+            CREATE TABLE dossier_history (dossier text NOT NULL, version int8 NOT NULL, status int4 NOT NULL,
+                                          at timestamptz NOT NULL, event jsonb NOT NULL);
+            """)
+    }
+    await connection.close()
+    return database
+}
+
+private func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return Int(Double(count) / seconds)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let kafkaConfiguration = Benchmark.Configuration(
+        metrics: [messagesPerSecond, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0,
+        maxDuration: .seconds(120), maxIterations: 3)
+
+    Benchmark(
+        "Kafka consume: 240k x 300 B from the embedded broker, batches of 1000", configuration: kafkaConfiguration
+    ) {
+        benchmark in
+        let environment = try await kafkaEnvironment.value
+        var configuration = KafkaConsumerConfiguration(
+            bootstrapServers: environment.cluster.bootstrapServers, groupID: "bench-\(UUID())")
+        configuration.sessionTimeout = .seconds(6)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.subscribe(topics: [environment.consumeTopic])
+        var iterator = consumer.batches.makeAsyncIterator()
+        // The clock starts at the first batch: the embedded broker's first group join alone takes ~3 s.
+        var received = (await iterator.next())?.count ?? 0
+        let start = ContinuousClock.now
+        let afterFirst = received
+        while received < consumeMessageCount, let batch = await iterator.next() {
+            received += batch.count
+        }
+        benchmark.measurement(messagesPerSecond, rate(received - afterFirst, since: start))
+        await consumer.close()
+    }
+
+    Benchmark("Kafka produce with delivery confirmation: 100k x 300 B, idempotent", configuration: kafkaConfiguration) {
+        benchmark in
+        let environment = try await kafkaEnvironment.value
+        let topic = "bench-produce-\(UUID())"
+        try environment.cluster.createTopic(topic, partitions: consumeTopicPartitions)
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: environment.cluster.bootstrapServers), logger: logger)
+        let messages = (0..<100_000).map {
+            KafkaProducerMessage(topic: topic, key: Array("dossier-\($0 % 35_000)".utf8), value: value)
+        }
+        let start = ContinuousClock.now
+        let results = await producer.send(messages)
+        let confirmed = results.filter { (try? $0.get()) != nil }.count
+        benchmark.measurement(messagesPerSecond, rate(confirmed, since: start))
+        await producer.close()
+    }
+
+    let postgresConfiguration = Benchmark.Configuration(
+        metrics: [rowsPerSecond], timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30),
+        maxIterations: 20)
+
+    Benchmark(
+        "PostgreSQL upsert of 1000 rows by binary arrays (unnest), one durable transaction",
+        configuration: postgresConfiguration
+    ) {
+        benchmark in
+        let database = try await postgresDatabase.value
+        let connection = try await database.connect(logger: logger)
+        let base = UUID().uuidString.prefix(8)
+        let codes = (0..<1000).map { "000.00.12.H56-\(base)-\($0)" }
+        let statuses = [Int32](repeating: 4, count: 1000)
+        let versions = [Int64](repeating: 2, count: 1000)
+        let holders = [String](repeating: "000.00.12.H56", count: 1000)
+        let times = [Date](repeating: Date(), count: 1000)
+        let events = [PostgresJSONB](repeating: PostgresJSONB(utf8: value), count: 1000)
+        let start = ContinuousClock.now
+        try await connection.withTransaction { session in
+            try session.query(
+                """
+                INSERT INTO dossier_state (code, status, version, holder, updated_at, event)
+                SELECT * FROM unnest(\(codes)::text[], \(statuses)::int4[], \(versions)::int8[], \(holders)::text[],
+                                     \(times)::timestamptz[], \(events)::jsonb[])
+                ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
+                    holder = EXCLUDED.holder, updated_at = EXCLUDED.updated_at, event = EXCLUDED.event
+                WHERE dossier_state.version < EXCLUDED.version
+                """, prepared: true)
+        }
+        benchmark.measurement(rowsPerSecond, rate(1000, since: start))
+        await connection.close()
+    }
+
+    Benchmark("PostgreSQL COPY of 1000 rows (binary), one durable transaction", configuration: postgresConfiguration) {
+        benchmark in
+        let database = try await postgresDatabase.value
+        let connection = try await database.connect(logger: logger)
+        var rows = PostgresCopyRows()
+        let now = Date()
+        for index in 0..<1000 {
+            rows.append("000.00.12.H56-250701-\(index)", Int64(index), Int32(4), now, PostgresJSONB(utf8: value))
+        }
+        let loaded = rows
+        let start = ContinuousClock.now
+        try await connection.withTransaction { session in
+            try session.copy(loaded, into: "dossier_history", columns: ["dossier", "version", "status", "at", "event"])
+        }
+        benchmark.measurement(rowsPerSecond, rate(1000, since: start))
+        await connection.close()
+    }
+}
