@@ -149,6 +149,8 @@ struct KafkaClientTests {
         var configuration = kafka.consumerConfiguration(group: "flow")
         configuration.maxBatchSize = 50
         configuration.maxBufferedMessages = 100
+        configuration.properties["fetch.wait.max.ms"] = "10"
+        configuration.properties["fetch.error.backoff.ms"] = "10"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         try consumer.subscribe(topics: [topic])
         var received: [KafkaMessage] = []
