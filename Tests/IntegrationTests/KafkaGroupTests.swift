@@ -204,4 +204,22 @@ struct KafkaGroupTests {
         await consumer.close()
         await producer.close()
     }
+
+    @Test(.enabled(if: !TestKafka.usesRealBrokers, "fault injection needs the embedded broker"))
+    func anIdempotenceSequenceViolationIsReportedAsFatal() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let cluster = try #require(kafka.embedded)
+        let topic = try await kafka.createTopic("fatal", partitions: 1)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: "first"))
+        #expect(producer.fatalError == nil)
+        try cluster.injectErrors([KafkaResponseCode(rawValue: 45)], into: .produce)  // OUT_OF_ORDER_SEQUENCE_NUMBER
+        let result = await producer.send([KafkaProducerMessage(topic: topic, key: "k", value: "second")])[0]
+        let error = try #require(throws: KafkaError.self) { try result.get() }
+        #expect(error.isFatal || producer.fatalError != nil)
+        let fatal = try #require(producer.fatalError)
+        #expect(fatal.isFatal)
+        await producer.close()
+    }
 }

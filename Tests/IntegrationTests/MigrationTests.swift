@@ -61,6 +61,39 @@ struct MigrationTests {
         }
     }
 
+    @Test func libpqEnvironmentVariablesAloneLocateTheServer() async throws {
+        try await withTestDatabase { database in
+            let directory = try makeMigrationDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let url = try #require(URLComponents(string: database.url))
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["migrate", "--directory", directory]
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = nil
+            environment["PGHOST"] = url.host
+            environment["PGPORT"] = url.port.map(String.init)
+            environment["PGUSER"] = url.user
+            environment["PGDATABASE"] = database.name
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }
+            }
+            #expect(process.terminationStatus == 0)
+            let connection = try await database.connect()
+            #expect(
+                try await connection.query("SELECT count(*) FROM lienthong_schema_migrations")[0].decode(
+                    Int.self, at: 0) == 3)
+            await connection.close()
+        }
+    }
+
     @Test func anEditedAppliedMigrationIsRefused() async throws {
         try await withTestDatabase { database in
             let connection = try await database.connect()
