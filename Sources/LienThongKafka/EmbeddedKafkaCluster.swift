@@ -27,11 +27,7 @@ public final class EmbeddedKafkaCluster: Sendable {
         let context = RDKafkaCallbackContext(
             statistics: { _ in },
             error: { _, _, _ in },
-            log: { level, facility, message in
-                logger.trace(
-                    "librdkafka",
-                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
-            }
+            log: RDKafkaCallbackContext.log(to: logger)
         )
         let conf = try RDKafkaConfig(properties: [])
         conf.install(context: context, kind: .producer)

@@ -59,11 +59,7 @@ public final class KafkaConsumer: Sendable {
                 events(.statistics(json))
             },
             error: { handle, error, reason in events(.error(KafkaError.reported(handle: handle, error, reason))) },
-            log: { level, facility, message in
-                logger.log(
-                    level: level >= 7 ? .trace : .debug, "librdkafka",
-                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
-            }
+            log: RDKafkaCallbackContext.log(to: logger)
         )
         conf.install(context: context, kind: .consumer)
         let client = try RDKafkaClient.make(kind: .consumer, configuration: conf)

@@ -49,11 +49,7 @@ public final class KafkaProducer: Sendable {
                 events(.statistics(json))
             },
             error: { handle, error, reason in events(.error(KafkaError.reported(handle: handle, error, reason))) },
-            log: { level, facility, message in
-                logger.log(
-                    level: level >= 7 ? .trace : .debug, "librdkafka",
-                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
-            }
+            log: RDKafkaCallbackContext.log(to: logger)
         )
         conf.install(context: context, kind: .producer)
         let client = try RDKafkaClient.make(kind: .producer, configuration: conf)

@@ -15,11 +15,7 @@ public final class KafkaTopicAdministrator: Sendable {
     public init(bootstrapServers: String, properties: [String: String] = [:], logger: Logger) throws(KafkaError) {
         let context = RDKafkaCallbackContext(
             statistics: { _ in }, error: { _, _, _ in },
-            log: { _, facility, message in
-                logger.debug(
-                    "librdkafka",
-                    metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
-            })
+            log: RDKafkaCallbackContext.log(to: logger))
         let conf = try RDKafkaConfig(
             properties: [("bootstrap.servers", bootstrapServers)]
                 + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })

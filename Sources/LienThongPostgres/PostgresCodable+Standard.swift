@@ -206,17 +206,7 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
         guard !isEmpty else { return }
         buffer.appendBigEndian(Int32(count))
         buffer.appendBigEndian(Int32(1))  // lower bound
-        var element: [UInt8] = []
-        for value in self {
-            guard !value.isPostgresNull else {
-                buffer.appendBigEndian(Int32(-1))
-                continue
-            }
-            element.removeAll(keepingCapacity: true)
-            value.encode(into: &element)
-            buffer.appendBigEndian(Int32(element.count))
-            buffer.append(contentsOf: element)
-        }
+        for value in self { buffer.appendLengthPrefixed(value) }
     }
 }
 

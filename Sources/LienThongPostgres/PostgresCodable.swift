@@ -69,6 +69,22 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// Appends a value as a length-prefixed field (a 32-bit length, -1 for NULL, then the bytes), the layout of
+    /// array elements and of binary COPY fields.
+    mutating func appendLengthPrefixed(_ value: some PostgresEncodable) {
+        guard !value.isPostgresNull else {
+            appendBigEndian(Int32(-1))
+            return
+        }
+        let lengthOffset = count
+        appendBigEndian(Int32(0))
+        value.encode(into: &self)
+        let length = Int32(count - lengthOffset - 4).bigEndian
+        Swift.withUnsafeBytes(of: length) { replaceSubrange(lengthOffset..<(lengthOffset + 4), with: $0) }
+    }
+}
+
 extension ArraySlice where Element == UInt8 {
     /// Reads a big-endian integer at `offset` (relative to the slice start).
     func readBigEndian<Integer: FixedWidthInteger>(_: Integer.Type, at offset: Int) -> Integer? {

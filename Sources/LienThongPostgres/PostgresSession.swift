@@ -55,17 +55,9 @@ public struct PostgresCopyRows: Sendable {
         let countOffset = bytes.count
         bytes.appendBigEndian(Int16(0))
         var fields: Int16 = 0
-        var field: [UInt8] = []
         for value in repeat each values {
             fields += 1
-            guard !value.isPostgresNull else {
-                bytes.appendBigEndian(Int32(-1))
-                continue
-            }
-            field.removeAll(keepingCapacity: true)
-            value.encode(into: &field)
-            bytes.appendBigEndian(Int32(field.count))
-            bytes.append(contentsOf: field)
+            bytes.appendLengthPrefixed(value)
         }
         bytes[countOffset] = UInt8(truncatingIfNeeded: fields >> 8)
         bytes[countOffset + 1] = UInt8(truncatingIfNeeded: fields)

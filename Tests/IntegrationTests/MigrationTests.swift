@@ -28,28 +28,34 @@ struct MigrationTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lienthong")
     }
 
+    /// Starts `lienthong` with `arguments`; the returned task ends with its exit status.
+    private func startLienThong(
+        _ arguments: [String], environment: [String: String]? = nil
+    ) throws -> Task<Int32, Never> {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return Task {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    continuation.resume(returning: process.terminationStatus)
+                }
+            }
+        }
+    }
+
     @Test func twoProcessesMigratingAtOnceApplyEachMigrationOnce() async throws {
         try await withTestDatabase { database in
             let directory = try makeMigrationDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let processes = (0..<2).map { _ in
-                let process = Process()
-                process.executableURL = executable
-                process.arguments = ["migrate", "--database-url", database.url, "--directory", directory]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                return process
-            }
-            for process in processes { try process.run() }
-            for process in processes {
-                await withCheckedContinuation { continuation in
-                    DispatchQueue.global().async {
-                        process.waitUntilExit()
-                        continuation.resume()
-                    }
-                }
-                #expect(process.terminationStatus == 0)
-            }
+            let arguments = ["migrate", "--database-url", database.url, "--directory", directory]
+            let runs = try (0..<2).map { _ in try startLienThong(arguments) }
+            for run in runs { #expect(await run.value == 0) }
             let connection = try await database.connect()
             let versions = try await connection.query(
                 "SELECT version FROM lienthong_schema_migrations ORDER BY version"
@@ -66,26 +72,14 @@ struct MigrationTests {
             let directory = try makeMigrationDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let url = try #require(URLComponents(string: database.url))
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["migrate", "--directory", directory]
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = nil
             environment["PGHOST"] = url.host
             environment["PGPORT"] = url.port.map(String.init)
             environment["PGUSER"] = url.user
             environment["PGDATABASE"] = database.name
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    process.waitUntilExit()
-                    continuation.resume()
-                }
-            }
-            #expect(process.terminationStatus == 0)
+            let run = try startLienThong(["migrate", "--directory", directory], environment: environment)
+            #expect(await run.value == 0)
             let connection = try await database.connect()
             #expect(
                 try await connection.query("SELECT count(*) FROM lienthong_schema_migrations")[0].decode(

@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Logging
 
 /// What a client wants to hear from librdkafka's callbacks.
 ///
@@ -28,6 +29,15 @@ final class RDKafkaCallbackContext: Sendable {
         self.statistics = statistics
         self.error = error
         self.log = log
+    }
+
+    /// Routes librdkafka's own log lines to `logger`: debug level, trace for its debug-level lines.
+    static func log(to logger: Logger) -> @Sendable (Int32, String, String) -> Void {
+        { level, facility, message in
+            logger.log(
+                level: level >= 7 ? .trace : .debug, "librdkafka",
+                metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
+        }
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaCallbackContext? {
