@@ -14,11 +14,14 @@ var package = Package(
         .executable(name: "lienthong", targets: ["lienthong"]),
         .library(name: "LienThongKafka", targets: ["LienThongKafka"]),
         .library(name: "LienThongPostgres", targets: ["LienThongPostgres"]),
+        .library(name: "LienThongDomain", targets: ["LienThongDomain"]),
         .library(name: "LienThongTestSupport", targets: ["LienThongTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // System shims: the only importers are the two wrapper modules below.
@@ -43,6 +46,12 @@ var package = Package(
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // The rules of the domain: pure, no I/O, no clock reads.
+        .target(
+            name: "LienThongDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // Real-server harness for integration tests and benchmarks.
         .target(
             name: "LienThongTestSupport",
@@ -61,6 +70,13 @@ var package = Package(
         ),
 
         .testTarget(name: "LienThongKafkaTests", dependencies: ["LienThongKafka"]),
+        .testTarget(
+            name: "LienThongDomainTests",
+            dependencies: [
+                "LienThongDomain", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(name: "LienThongPostgresTests", dependencies: ["LienThongPostgres"]),
         .testTarget(
             name: "IntegrationTests",

@@ -1,0 +1,35 @@
+public import struct Foundation.Date
+
+/// The current state of one dossier.
+public struct DossierState: Sendable, Hashable {
+    /// The dossier.
+    public let code: DossierCode
+    /// The current status.
+    public internal(set) var status: DossierStatus
+    /// The version of the last applied versioned event.
+    public internal(set) var version: Int64
+    /// The unit holding the dossier, when known.
+    public internal(set) var holder: AgencyID?
+    /// The current step of its processing chain.
+    public internal(set) var step: Int
+    /// When the status last changed.
+    public internal(set) var statusChangedAt: Date
+    /// The highest version the national portal acknowledged (0: none).
+    public internal(set) var portalSyncedVersion: Int64
+    /// Whether fees were paid, the result attached, a supplement submitted while status 5.
+    public internal(set) var isPaid = false
+    public internal(set) var hasResult = false
+    public internal(set) var isSupplementSubmitted = false
+
+    /// Whether the portal has seen the latest version ("not yet synced" after every change until acknowledged).
+    public var isPortalSynced: Bool { portalSyncedVersion >= version }
+
+    init(code: DossierCode, status: DossierStatus, version: Int64, at: Date) {
+        self.code = code
+        self.status = status
+        self.version = version
+        self.step = 0
+        self.statusChangedAt = at
+        self.portalSyncedVersion = 0
+    }
+}

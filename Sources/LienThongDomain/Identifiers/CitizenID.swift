@@ -1,0 +1,40 @@
+public import Crypto
+
+import struct Foundation.Data
+
+/// A citizen identity number (CCCD): exactly 12 ASCII digits.
+///
+/// Personal data (Law 91/2025/QH15): it never leaves the domain in clear. ``description`` is the masked form, so
+/// string interpolation in a log line cannot leak it; lookups use ``keyedHash(using:)``.
+public struct CitizenID: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    private let digits: String
+
+    /// Parses a CCCD after trimming surrounding spaces; full-width or other non-ASCII digits are rejected, not
+    /// converted.
+    /// - Throws: ``IdentifierError`` `.empty`, `.citizenIDLength` or `.citizenIDDigits`.
+    public init(_ text: some StringProtocol) throws(IdentifierError) {
+        let trimmed = text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
+        guard !trimmed.isEmpty else { throw IdentifierError(rule: .empty, kind: "citizen id") }
+        let value = String(trimmed)
+        guard value.isASCIIDigits else { throw IdentifierError(rule: .citizenIDDigits, kind: "citizen id") }
+        guard value.utf8.count == 12 else { throw IdentifierError(rule: .citizenIDLength, kind: "citizen id") }
+        digits = value
+    }
+
+    /// `********1234`: at most the last four digits visible.
+    public var masked: String { String(repeating: "*", count: 8) + digits.suffix(4) }
+
+    /// HMAC-SHA-256 of the digits under `key`, hex-encoded: a stable lookup key that cannot be reversed without
+    /// the key.
+    public func keyedHash(using key: SymmetricKey) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(digits.utf8), using: key)
+            .map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }
+            .joined()
+    }
+
+    /// The digits, for the one place that must store or send them (never logs or monitoring).
+    public var unmaskedDigits: String { digits }
+
+    public var description: String { masked }
+    public var debugDescription: String { "CitizenID(\(masked))" }
+}

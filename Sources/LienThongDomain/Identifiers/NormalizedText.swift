@@ -1,0 +1,40 @@
+import Foundation
+
+/// Text from outside, normalised at the boundary: Unicode NFC (PostgreSQL compares bytes, so an NFD
+/// "Phường" would be another key) and free of characters that have no place in names and codes.
+public struct NormalizedText: Hashable, Sendable, CustomStringConvertible {
+    /// Why a text was refused.
+    public enum Rejection: String, Error, Sendable {
+        /// U+0000: PostgreSQL rejects it in text and jsonb, on every retry.
+        case nulCharacter = "nul_character"
+        /// A C0 or C1 control character other than tab and newline.
+        case controlCharacter = "control_character"
+        /// A bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069), which can disguise text.
+        case bidirectionalOverride = "bidirectional_override"
+    }
+
+    /// The NFC text.
+    public let value: String
+
+    /// Normalises `text` to NFC after checking its characters.
+    /// - Throws: ``Rejection``.
+    public init(_ text: String) throws(Rejection) {
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0: throw .nulCharacter
+            case 0x09, 0x0A, 0x0D: continue
+            case 0x01...0x1F, 0x7F...0x9F: throw .controlCharacter
+            case 0x202A...0x202E, 0x2066...0x2069: throw .bidirectionalOverride
+            default: continue
+            }
+        }
+        value = Self.nfc(text)
+    }
+
+    /// The NFC form of `text`; idempotent.
+    public static func nfc(_ text: String) -> String {
+        text.precomposedStringWithCanonicalMapping
+    }
+
+    public var description: String { value }
+}
