@@ -20,6 +20,13 @@ public struct HolidayCalendar: Sendable, Hashable {
         public let line: Int
         /// What is wrong.
         public let reason: String
+
+        /// Creates an error for `line`.
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
+
         public var description: String { "calendar data line \(line): \(reason)" }
     }
 
