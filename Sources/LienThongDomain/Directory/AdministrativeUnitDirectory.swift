@@ -1,0 +1,73 @@
+import Foundation
+
+/// A commune-level unit in force since 2025-07-01.
+public struct AdministrativeUnit: Sendable, Hashable {
+    /// The 5-digit code.
+    public let code: CommuneCode
+    /// The NFC name, e.g. `Phường Ba Đình`.
+    public let name: String
+    /// The province.
+    public let province: ProvinceCode
+    /// The province name, e.g. `Thành phố Hà Nội`.
+    public let provinceName: String
+}
+
+/// The 3,321 commune-level units, by code and by province.
+public struct AdministrativeUnitDirectory: Sendable {
+    /// Why the unit data could not be loaded.
+    public struct DataError: Error, Hashable, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "administrative unit data: \(reason)" }
+    }
+
+    /// Every unit by code.
+    public let units: [CommuneCode: AdministrativeUnit]
+
+    /// Loads the units table (`units-2025-07.json`) with province codes taken from the conversion table, which
+    /// names provinces as `Thành phố Hà Nội (01)`.
+    /// - Throws: ``DataError`` for malformed JSON, a bad code, or a province without a code.
+    public init(unitsJSON: String, conversionCSV: String) throws(DataError) {
+        struct Row: Decodable {
+            let code: Int
+            let name: String
+            let province_name: String
+        }
+        let rows: [Row]
+        do {
+            rows = try JSONDecoder().decode([Row].self, from: Data(unitsJSON.utf8))
+        } catch {
+            throw DataError(reason: "units JSON does not decode")
+        }
+        var provinceCodes: [String: ProvinceCode] = [:]
+        for fields in CSVRows.parse(conversionCSV).dropFirst(2) where fields.count > 2 {
+            let label = fields[0].trimmingCharacters(in: .whitespaces)
+            guard let open = label.lastIndex(of: "("), label.hasSuffix(")"),
+                let code = try? ProvinceCode(label[label.index(after: open)..<label.index(before: label.endIndex)])
+            else { continue }
+            provinceCodes[NormalizedText.nfc(label[..<open].trimmingCharacters(in: .whitespaces))] = code
+        }
+        var units: [CommuneCode: AdministrativeUnit] = [:]
+        for row in rows {
+            guard let code = CommuneCode(number: row.code) else {
+                throw DataError(reason: "unit code \(row.code) out of range")
+            }
+            let provinceName = NormalizedText.nfc(row.province_name)
+            guard let province = provinceCodes[provinceName] else {
+                throw DataError(reason: "no province code for \(provinceName)")
+            }
+            units[code] = AdministrativeUnit(
+                code: code, name: NormalizedText.nfc(row.name), province: province, provinceName: provinceName)
+        }
+        self.units = units
+    }
+
+    /// The unit with `code`, if it exists since 2025-07-01.
+    public func unit(_ code: CommuneCode) -> AdministrativeUnit? {
+        units[code]
+    }
+
+    /// The units of a province, by code.
+    public func units(in province: ProvinceCode) -> [AdministrativeUnit] {
+        units.values.filter { $0.province == province }.sorted { $0.code < $1.code }
+    }
+}
