@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := --jobs 2
 STRICT := LIENTHONG_STRICT=1
 
-.PHONY: deps build test lint format check-c-fence bench clean
+.PHONY: deps build test lint format check-c-fence check-schemas bench clean
 
 ## deps: install missing Debian packages (apt-get update only when something is missing)
 deps:
@@ -28,6 +28,12 @@ deps:
 build: deps
 	$(STRICT) swift build $(SWIFT_BUILD_FLAGS) --build-tests
 
+## check-schemas: the event contracts are valid JSON Schema 2020-12 and their examples validate (or fail) as named
+check-schemas:
+	@python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema 2>/dev/null \
+		|| (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3 python3-jsonschema)
+	python3 .ci/check-schemas
+
 ## lint: formatting (swift-format, strict) and the C fence
 lint: check-c-fence
 	swift format lint --strict --recursive Sources Tests Package.swift
@@ -36,7 +42,7 @@ check-c-fence:
 	@./.ci/check-c-fence
 
 ## test: install what is missing, lint, build, run every test against a throwaway PostgreSQL and the embedded broker
-test: deps lint build
+test: deps lint check-schemas build
 	$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
 
 ## bench: Kafka wrapper and PostgreSQL write-path benchmarks (prints numbers; never part of `make test`)

@@ -15,6 +15,7 @@ let package = Package(
             name: "LienThongBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LienThongDomain", package: "main"),
                 .product(name: "LienThongKafka", package: "main"),
                 .product(name: "LienThongPostgres", package: "main"),
                 .product(name: "LienThongTestSupport", package: "main"),

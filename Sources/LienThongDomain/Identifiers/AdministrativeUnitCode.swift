@@ -5,7 +5,12 @@ public struct CommuneCode: Hashable, Sendable, CustomStringConvertible, Comparab
 
     /// Parses a 5-digit code.
     /// - Throws: ``IdentifierError`` `.empty` or `.communeCodeFormat`.
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: "commune code") }
         guard text.utf8.count == 5, text.isASCIIDigits else {
             throw IdentifierError(rule: .communeCodeFormat, kind: "commune code")
@@ -32,7 +37,12 @@ public struct ProvinceCode: Hashable, Sendable, CustomStringConvertible, Compara
 
     /// Parses a 2-digit code.
     /// - Throws: ``IdentifierError`` `.empty` or `.provinceCodeFormat`.
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: "province code") }
         guard text.utf8.count == 2, text.isASCIIDigits else {
             throw IdentifierError(rule: .provinceCodeFormat, kind: "province code")

@@ -8,17 +8,25 @@ public struct AgencyID: Hashable, Sendable, CustomStringConvertible, Comparable 
 
     /// Parses and validates an agency id.
     /// - Throws: ``IdentifierError`` with rule `.empty` or `.agencyIDFormat`.
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: "agency id") }
-        let groups = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard groups.count == 4,
-            groups[0].count == 3, groups[0].isASCIIDigits,
-            groups[1].count == 2, groups[1].isASCIIDigits,
-            groups[2].count == 2, groups[2].isASCIIDigits,
-            groups[3].count == 3,
-            let letter = groups[3].utf8.first, letter >= 0x41 && letter <= 0x5A,
-            groups[3].dropFirst().isASCIIDigits
-        else { throw IdentifierError(rule: .agencyIDFormat, kind: "agency id") }
+        // Fixed layout `ddd.dd.dd.Ldd`: checked by position, without splitting.
+        var isValid = text.utf8.count == 13
+        if isValid {
+            for (position, byte) in text.utf8.enumerated() {
+                switch position {
+                case 3, 6, 9: isValid = isValid && byte == UInt8(ascii: ".")
+                case 10: isValid = isValid && byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")
+                default: isValid = isValid && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+                }
+            }
+        }
+        guard isValid else { throw IdentifierError(rule: .agencyIDFormat, kind: "agency id") }
         rawValue = String(text)
     }
 

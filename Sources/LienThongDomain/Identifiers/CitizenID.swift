@@ -12,8 +12,15 @@ public struct CitizenID: Hashable, Sendable, CustomStringConvertible, CustomDebu
     /// Parses a CCCD after trimming surrounding spaces; full-width or other non-ASCII digits are rejected, not
     /// converted.
     /// - Throws: ``IdentifierError`` `.empty`, `.citizenIDLength` or `.citizenIDDigits`.
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
-        let trimmed = text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
+        var trimmed = text
+        while trimmed.first == " " { trimmed.removeFirst() }
+        while trimmed.last == " " { trimmed.removeLast() }
         guard !trimmed.isEmpty else { throw IdentifierError(rule: .empty, kind: "citizen id") }
         let value = String(trimmed)
         guard value.isASCIIDigits else { throw IdentifierError(rule: .citizenIDDigits, kind: "citizen id") }

@@ -12,28 +12,59 @@ public struct DossierCode: Hashable, Sendable, CustomStringConvertible, Comparab
     /// Parses and validates a dossier code.
     /// - Throws: ``IdentifierError``: `.empty`, `.dossierCodeFormat`, `.agencyIDFormat`, `.dossierCodeDate`
     ///   (not a real calendar date), `.dossierCodeSequence` (not 4 digits, or 0000).
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
         let kind = "dossier code"
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: kind) }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw IdentifierError(rule: .dossierCodeFormat, kind: kind) }
+        // Fixed layout `{13-character agency id}-yyMMdd-NNNN`, checked by position.
+        let utf8 = text.utf8
+        guard utf8.count == 25, let agencyEnd = utf8.firstIndex(of: UInt8(ascii: "-")),
+            utf8.distance(from: utf8.startIndex, to: agencyEnd) == 13
+        else {
+            let dashes = utf8.filter { $0 == UInt8(ascii: "-") }.count
+            throw IdentifierError(rule: dashes == 2 ? Self.ruleForMisplacedParts(text) : .dossierCodeFormat, kind: kind)
+        }
         do {
-            receivingAgency = try AgencyID(parts[0])
+            receivingAgency = try AgencyID(text.prefix(13))
         } catch {
             throw IdentifierError(rule: .agencyIDFormat, kind: kind)
         }
-        let dateText = parts[1]
-        guard dateText.count == 6, dateText.isASCIIDigits,
-            let yy = Int(dateText.prefix(2)), let mm = Int(dateText.dropFirst(2).prefix(2)),
-            let dd = Int(dateText.suffix(2)),
-            let date = CivilDate(year: 2000 + yy, month: mm, day: dd)
-        else { throw IdentifierError(rule: .dossierCodeDate, kind: kind) }
-        self.date = date
-        guard parts[2].count == 4, parts[2].isASCIIDigits, let sequence = Int(parts[2]), sequence > 0 else {
-            throw IdentifierError(rule: .dossierCodeSequence, kind: kind)
+        var numbers = [Int](repeating: 0, count: 4)  // yy, MM, dd, sequence
+        var isDate = true
+        var isSequence = true
+        for (position, byte) in utf8.dropFirst(13).enumerated() {
+            let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            switch position {
+            case 0, 7: isSequence = isSequence && byte == UInt8(ascii: "-")
+            case 1...6:
+                isDate = isDate && isDigit
+                if isDigit {
+                    numbers[(position - 1) / 2] = numbers[(position - 1) / 2] * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+            default:
+                isSequence = isSequence && isDigit
+                if isDigit { numbers[3] = numbers[3] * 10 + Int(byte - UInt8(ascii: "0")) }
+            }
         }
-        self.sequence = sequence
+        guard isDate, let date = CivilDate(year: 2000 + numbers[0], month: numbers[1], day: numbers[2]) else {
+            throw IdentifierError(rule: .dossierCodeDate, kind: kind)
+        }
+        self.date = date
+        guard isSequence, numbers[3] > 0 else { throw IdentifierError(rule: .dossierCodeSequence, kind: kind) }
+        self.sequence = numbers[3]
         rawValue = String(text)
+    }
+
+    /// For a code of three dash-separated parts with the wrong lengths: which part is at fault.
+    private static func ruleForMisplacedParts(_ text: Substring) -> IdentifierError.Rule {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if (try? AgencyID(parts[0])) == nil { return .agencyIDFormat }
+        if parts[1].count != 6 || !parts[1].isASCIIDigits { return .dossierCodeDate }
+        return .dossierCodeSequence
     }
 
     public var description: String { rawValue }

@@ -33,7 +33,14 @@ public struct NormalizedText: Hashable, Sendable, CustomStringConvertible {
 
     /// The NFC form of `text`; idempotent.
     public static func nfc(_ text: String) -> String {
-        text.precomposedStringWithCanonicalMapping
+        isTriviallyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+    }
+
+    /// Text made only of scalars below U+0300 (no combining marks; nothing there decomposes to anything else
+    /// in NFC) or in Latin Extended Additional (U+1E00–U+1EFF, where precomposed Vietnamese letters such as "ễ"
+    /// live) is already NFC: the common case, which skips Foundation's normaliser.
+    static func isTriviallyNFC(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { $0.value < 0x300 || (0x1E00...0x1EFF).contains($0.value) }
     }
 
     public var description: String { value }

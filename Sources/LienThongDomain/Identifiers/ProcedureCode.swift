@@ -12,7 +12,12 @@ public struct ProcedureCode: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses and validates a procedure code.
     /// - Throws: ``IdentifierError``: `.empty`, `.procedureCodeFormat`, `.procedureCodeSuffix`.
-    public init(_ text: some StringProtocol) throws(IdentifierError) {
+    public init(_ text: String) throws(IdentifierError) {
+        try self.init(text[...])
+    }
+
+    /// Parses and validates a slice of a larger text.
+    public init(_ text: Substring) throws(IdentifierError) {
         let kind = "procedure code"
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: kind) }
         let national = text.prefix(8)

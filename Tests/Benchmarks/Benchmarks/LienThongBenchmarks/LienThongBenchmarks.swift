@@ -1,5 +1,6 @@
 import Benchmark
 import Foundation
+import LienThongDomain
 import LienThongKafka
 import LienThongPostgres
 import LienThongTestSupport
@@ -65,7 +66,73 @@ private func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
     return Int(Double(count) / seconds)
 }
 
+private let nanosecondsPerEvent = BenchmarkMetric.custom("ns/event", polarity: .prefersSmaller, useScalingFactor: false)
+
+/// A ~300-byte `dossier.received` event, the size the worker sees most.
+private let receivedEvent = Array(
+    #"{"specversion":"1.0","id":"3f1c2b9e-6d4a-4c55-9f0e-2b8a1d2c4e01","source":"/agencies/001.00.80.H26","type":"vn.gov.lienthong.dossier.received","time":"2025-07-02T08:15:00+07:00","subject":"001.00.80.H26-250702-0001","dossierversion":1,"produceragency":"001.00.80.H26","data":{"procedure":"1.001193","commune":"00004","channel":"counter","applicant":{"name":"Nguyễn Văn An","citizenId":"001203004567"}}}"#
+        .utf8)
+
+/// The same event for Foundation's JSONDecoder, to measure the alternative.
+private struct CodableEvent: Decodable {
+    struct Applicant: Decodable {
+        let name: String
+        let citizenId: String?
+    }
+    struct Payload: Decodable {
+        let procedure: String
+        let commune: String
+        let channel: String
+        let applicant: Applicant
+    }
+    let specversion: String
+    let id: String
+    let source: String
+    let type: String
+    let time: String
+    let subject: String
+    let dossierversion: Int
+    let produceragency: String
+    let data: Payload
+}
+
+private func nanoseconds(perEvent count: Int, since start: ContinuousClock.Instant) -> Int {
+    let elapsed = ContinuousClock.now - start
+    return Int(
+        (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(count))
+}
+
 let benchmarks: @Sendable () -> Void = {
+    let domainConfiguration = Benchmark.Configuration(
+        metrics: [nanosecondsPerEvent], timeUnits: .microseconds, warmupIterations: 1, maxDuration: .seconds(10),
+        maxIterations: 20)
+
+    Benchmark(
+        "Domain: decode + validate + apply one ~300-byte event (LienThong decoder)", configuration: domainConfiguration
+    ) {
+        benchmark in
+        let decoder = InboundEventDecoder()
+        let count = 20_000
+        let start = ContinuousClock.now
+        for _ in 0..<count {
+            let event = try decoder.decode(receivedEvent).get()
+            blackHole(try DossierStateMachine.apply(event.dossierEvent, to: nil).get())
+        }
+        benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
+    }
+
+    Benchmark(
+        "Domain: the same event through Foundation JSONDecoder only (no validation)", configuration: domainConfiguration
+    ) {
+        benchmark in
+        let decoder = JSONDecoder()
+        let data = Data(receivedEvent)
+        let count = 20_000
+        let start = ContinuousClock.now
+        for _ in 0..<count { blackHole(try decoder.decode(CodableEvent.self, from: data)) }
+        benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
+    }
+
     let kafkaConfiguration = Benchmark.Configuration(
         metrics: [messagesPerSecond, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0,
         maxDuration: .seconds(120), maxIterations: 3)
