@@ -120,6 +120,17 @@ struct WorkingCalendarTests {
         #expect(SLAClock.isOnlineReceiptLate(submittedAt: submitted, now: local(2026, 3, 9, 16, 1), calendar: calendar))
     }
 
+    @Test func aStepPastItsShareOfTheTimeIsFlagged() {
+        let started = local(2026, 3, 2, 7)  // Monday
+        #expect(
+            !SLAClock.isStepOverdue(
+                stepStartedAt: started, stepDuration: .workingDays(2), now: local(2026, 3, 3, 16), calendar: calendar))
+        #expect(
+            SLAClock.isStepOverdue(
+                stepStartedAt: started, stepDuration: .workingDays(2), now: local(2026, 3, 3, 17, 1), calendar: calendar
+            ))
+    }
+
     @Test func calendarDataErrorsNameTheLine() {
         #expect(throws: HolidayCalendar.DataError(line: 2, reason: "invalid date")) {
             try HolidayCalendar(csv: "date,kind,name\n2026-02-30,day_off,x\n")

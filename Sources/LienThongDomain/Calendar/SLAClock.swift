@@ -116,6 +116,13 @@ public struct SLAClock: Sendable, Hashable {
             ? [.dueWithinOneWorkingDay] : []
     }
 
+    /// Whether a processing step that started at `stepStartedAt` is past its step deadline at `now`.
+    public static func isStepOverdue(
+        stepStartedAt: Date, stepDuration: StatutoryDuration, now: Date, calendar: WorkingCalendar
+    ) -> Bool {
+        now > stepDuration.due(from: stepStartedAt, calendar: calendar)
+    }
+
     /// Whether an online submission is still not received eight working hours after `submittedAt`.
     public static func isOnlineReceiptLate(submittedAt: Date, now: Date, calendar: WorkingCalendar) -> Bool {
         calendar.workingSeconds(from: submittedAt, to: now) > 8 * 3600
