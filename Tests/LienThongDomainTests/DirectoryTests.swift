@@ -2,12 +2,6 @@ import Foundation
 import LienThongDomain
 import Testing
 
-private func referenceData(_ path: String) -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    return try! String(contentsOf: root.appendingPathComponent("Schemas/reference-data/" + path), encoding: .utf8)
-}
-
 private let conversion = referenceData("admin-units/nso-conversion-2025-07.csv")
 private let directory = try! AdministrativeUnitDirectory(
     unitsJSON: referenceData("admin-units/units-2025-07.json"), conversionCSV: conversion)

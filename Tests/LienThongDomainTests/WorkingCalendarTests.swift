@@ -4,12 +4,7 @@ import PropertyBased
 import Testing
 
 /// The calendar data shipped in the repository.
-private let holidays: HolidayCalendar = {
-    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(
-            "Schemas/reference-data/calendar/vn-public-holidays-2025-2027.csv")
-    return try! HolidayCalendar(csv: String(contentsOf: file, encoding: .utf8))
-}()
+private let holidays = try! HolidayCalendar(csv: referenceData("calendar/vn-public-holidays-2025-2027.csv"))
 
 private let calendar = WorkingCalendar(holidays: holidays)
 
