@@ -1,0 +1,88 @@
+import Crypto
+
+import struct Foundation.Data
+
+/// One history entry as it enters the tamper-evident chain.
+public struct AuditRecord: Sendable, Hashable {
+    public let dossier: String
+    /// The entry's position in its dossier's chain, from 1.
+    public let sequence: Int64
+    public let version: Int64
+    public let eventID: String
+    public let eventType: String
+    public let status: Int
+    /// Milliseconds since 1970 (the precision PostgreSQL keeps and the chain hashes).
+    public let occurredAtMilliseconds: Int64
+    /// SHA-256 of the original event bytes: the evidence, without the personal data.
+    public let payloadDigest: [UInt8]
+
+    public init(
+        dossier: String, sequence: Int64, version: Int64, eventID: String, eventType: String, status: Int,
+        occurredAtMilliseconds: Int64, payloadDigest: [UInt8]
+    ) {
+        self.dossier = dossier
+        self.sequence = sequence
+        self.version = version
+        self.eventID = eventID
+        self.eventType = eventType
+        self.status = status
+        self.occurredAtMilliseconds = occurredAtMilliseconds
+        self.payloadDigest = payloadDigest
+    }
+
+    /// A canonical, unambiguous encoding: each field length-prefixed, integers big-endian.
+    var canonicalBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        func bigEndian<Integer: FixedWidthInteger>(_ value: Integer) -> [UInt8] {
+            stride(from: Integer.bitWidth - 8, through: 0, by: -8).map { UInt8(truncatingIfNeeded: value >> $0) }
+        }
+        func append(_ field: [UInt8]) {
+            bytes += bigEndian(UInt32(field.count))
+            bytes += field
+        }
+        func append(_ value: Int64) { append(bigEndian(value)) }
+        append(Array(dossier.utf8))
+        append(sequence)
+        append(version)
+        append(Array(eventID.utf8))
+        append(Array(eventType.utf8))
+        append(Int64(status))
+        append(occurredAtMilliseconds)
+        append(payloadDigest)
+        return bytes
+    }
+}
+
+/// The per-dossier hash chain of history entries: `hash = SHA-256(previous hash ‖ canonical record)`, starting
+/// from 32 zero bytes. Changing, removing or reordering any entry breaks every later link.
+public enum AuditChain {
+    /// The previous hash of a dossier's first entry.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The hash of `record` chained to `previous`.
+    public static func hash(_ record: AuditRecord, previous: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Data(previous))
+        hasher.update(data: Data(record.canonicalBytes))
+        return Array(hasher.finalize())
+    }
+
+    /// The SHA-256 digest of an event's original bytes.
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: Data(bytes)))
+    }
+
+    /// Recomputes a dossier's chain (entries in sequence order, each with its stored hash) and returns the
+    /// sequence of the first entry whose stored hash or sequence does not match, or nil if the chain holds.
+    public static func firstBrokenLink(_ entries: [(record: AuditRecord, storedHash: [UInt8])]) -> Int64? {
+        var previous = genesis
+        for (index, entry) in entries.enumerated() {
+            guard entry.record.sequence == Int64(index + 1), hash(entry.record, previous: previous) == entry.storedHash
+            else {
+                return entry.record.sequence
+            }
+            previous = entry.storedHash
+        }
+        return nil
+    }
+}
