@@ -52,6 +52,12 @@ var package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // Consume → decide → persist → publish.
+        .target(
+            name: "LienThongWorker",
+            dependencies: ["LienThongDomain", "LienThongPostgres"]
+        ),
+
         // Real-server harness for integration tests and benchmarks.
         .target(
             name: "LienThongTestSupport",
@@ -81,7 +87,7 @@ var package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "LienThongKafka", "LienThongPostgres", "LienThongTestSupport",
+                "LienThongKafka", "LienThongPostgres", "LienThongTestSupport", "LienThongWorker", "LienThongDomain",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -24,6 +24,18 @@ public struct DossierState: Sendable, Hashable {
     /// Whether the portal has seen the latest version ("not yet synced" after every change until acknowledged).
     public var isPortalSynced: Bool { portalSyncedVersion >= version }
 
+    /// Restores a state persisted earlier (the store's row), for applying the next events to it.
+    public static func restored(
+        code: DossierCode, status: DossierStatus, version: Int64, holder: AgencyID?, step: Int, statusChangedAt: Date,
+        portalSyncedVersion: Int64
+    ) -> DossierState {
+        var state = DossierState(code: code, status: status, version: version, at: statusChangedAt)
+        state.holder = holder
+        state.step = step
+        state.portalSyncedVersion = portalSyncedVersion
+        return state
+    }
+
     init(code: DossierCode, status: DossierStatus, version: Int64, at: Date) {
         self.code = code
         self.status = status

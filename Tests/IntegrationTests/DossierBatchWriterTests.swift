@@ -1,0 +1,155 @@
+import Foundation
+import LienThongDomain
+import LienThongPostgres
+import LienThongTestSupport
+import LienThongWorker
+import Logging
+import Testing
+
+/// The repository's migrations.
+private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
+
+private let decoder = InboundEventDecoder()
+
+/// A consumed inbound event built from JSON, as a worker would receive it.
+private func consumed(
+    _ type: String, dossier: String = "001.00.80.H26-250702-0001", version: Int, id: String? = nil, data: String,
+    offset: Int64, partition: Int32 = 0
+) throws -> ConsumedEvent {
+    let json = """
+        {"specversion":"1.0","id":"\(id ?? "\(dossier)-v\(version)")","source":"/agencies/001.00.80.H26",\
+        "type":"vn.gov.lienthong.\(type)","time":"2025-07-02T08:\(10 + version):00+07:00","subject":"\(dossier)",\
+        "dossierversion":\(version),"produceragency":"001.00.80.H26","correlationid":"c-\(version)","data":\(data)}
+        """
+    let bytes = Array(json.utf8)
+    return ConsumedEvent(
+        topic: "dossier.events", partition: partition, offset: offset, bytes: bytes,
+        event: try decoder.decode(bytes).get())
+}
+
+private let received =
+    #"{"procedure":"1.001193","commune":"00004","channel":"counter","applicant":{"name":"Nguyễn Văn An"}}"#
+
+private func lifecycle(dossier: String = "001.00.80.H26-250702-0001", from offset: Int64 = 0) throws -> [ConsumedEvent]
+{
+    [
+        try consumed("dossier.received", dossier: dossier, version: 1, data: received, offset: offset),
+        try consumed(
+            "dossier.status-changed", dossier: dossier, version: 2, data: #"{"status":4}"#, offset: offset + 1),
+        try consumed(
+            "dossier.result-attached", dossier: dossier, version: 3, data: #"{"documentId":"KQ-1"}"#, offset: offset + 2
+        ),
+        try consumed(
+            "dossier.status-changed", dossier: dossier, version: 4, data: #"{"status":9}"#, offset: offset + 3),
+    ]
+}
+
+@Suite("Dossier batch writer against the throwaway PostgreSQL")
+struct DossierBatchWriterTests {
+    let writer = DossierBatchWriter(consumerGroup: "workers")
+
+    private func prepared(_ database: TestDatabase) async throws -> PostgresConnection {
+        let connection = try await database.connect()
+        try await PostgresMigrator.load(directory: migrationsDirectory).migrate(
+            on: connection, logger: Logger(label: "test"))
+        return connection
+    }
+
+    @Test func aBatchAppliesStateHistoryOutboxInboxAndPositionInOneTransaction() async throws {
+        try await withTestDatabase { database in
+            let connection = try await prepared(database)
+            let batch = try lifecycle() + lifecycle(dossier: "001.00.80.H26-250702-0002", from: 4)
+            let writer = writer
+            let outcomes = try await connection.withTransaction { try writer.write(batch, in: $0) }
+            #expect(outcomes.allSatisfy { if case .applied = $0 { true } else { false } })
+
+            let states = try await connection.query(
+                "SELECT code, status, version, history_sequence FROM dossier ORDER BY code"
+            )
+            .map { try $0.decode((String, Int32, Int64, Int64).self) }
+            #expect(states.map(\.1) == [9, 9] && states.map(\.2) == [4, 4] && states.map(\.3) == [4, 4])
+            let outbox = try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0)
+            #expect(outbox == 6, "three status changes per dossier: received, processing, resolved")
+            let payload = try await connection.query("SELECT payload FROM outbox ORDER BY id LIMIT 1")[0].decode(
+                PostgresJSONB.self, at: 0)
+            #expect(payload.text.contains(#""statusName": "received""#))
+            #expect(
+                try await connection.query("SELECT next_offset FROM consumer_position")[0].decode(Int64.self, at: 0)
+                    == 8)
+            #expect(
+                try await connection.query("SELECT count(*) FROM inbox WHERE outcome = 'applied'")[0].decode(
+                    Int.self, at: 0) == 8)
+            await connection.close()
+        }
+    }
+
+    @Test func aRedeliveredBatchIsAllDuplicatesAndChangesNothing() async throws {
+        try await withTestDatabase { database in
+            let connection = try await prepared(database)
+            let batch = try lifecycle()
+            let writer = writer
+            _ = try await connection.withTransaction { try writer.write(batch, in: $0) }
+            let again = try await connection.withTransaction { try writer.write(batch + batch, in: $0) }
+            #expect(again.allSatisfy { $0 == .duplicate })
+            #expect(try await connection.query("SELECT count(*) FROM dossier_history")[0].decode(Int.self, at: 0) == 4)
+            #expect(try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0) == 3)
+            await connection.close()
+        }
+    }
+
+    @Test func aRejectedEventIsRecordedAndLaterEventsStillApply() async throws {
+        try await withTestDatabase { database in
+            let connection = try await prepared(database)
+            let writer = writer
+            let batch = [
+                try consumed("dossier.received", version: 1, data: received, offset: 0),
+                // 2 → 9 skips processing: not in the portal's table.
+                try consumed("dossier.status-changed", version: 2, id: "bad", data: #"{"status":9}"#, offset: 1),
+                try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 2),
+            ]
+            let outcomes = try await connection.withTransaction { try writer.write(batch, in: $0) }
+            #expect(outcomes[1] == .rejected(.invalidTransition(StatusTransition(from: .received, to: .resolved))))
+            guard case .applied(let outcome) = outcomes[2] else {
+                Issue.record("the next valid event must apply")
+                return
+            }
+            #expect(outcome.state.status == .processing)
+            let rejected = try await connection.query("SELECT outcome, reason FROM inbox WHERE event_id = 'bad'")[0]
+            #expect(try rejected.decode((String, String).self) == ("rejected", "invalid_transition"))
+            await connection.close()
+        }
+    }
+
+    @Test func theStoredHistoryChainVerifiesAndATamperedRowIsFound() async throws {
+        try await withTestDatabase { database in
+            let connection = try await prepared(database)
+            let writer = writer
+            let batch = try lifecycle()
+            _ = try await connection.withTransaction { try writer.write(Array(batch.prefix(2)), in: $0) }
+            _ = try await connection.withTransaction { try writer.write(Array(batch.dropFirst(2)), in: $0) }
+
+            func chain() async throws -> [(record: AuditRecord, storedHash: [UInt8])] {
+                try await connection.query(
+                    """
+                    SELECT dossier, sequence, version, event_id, event_type, status, occurred_at_ms, payload_sha256, hash
+                    FROM dossier_history ORDER BY sequence
+                    """
+                ).map { row in
+                    let record = AuditRecord(
+                        dossier: try row.decode(String.self, at: 0), sequence: try row.decode(Int64.self, at: 1),
+                        version: try row.decode(Int64.self, at: 2), eventID: try row.decode(String.self, at: 3),
+                        eventType: try row.decode(String.self, at: 4), status: Int(try row.decode(Int32.self, at: 5)),
+                        occurredAtMilliseconds: try row.decode(Int64.self, at: 6),
+                        payloadDigest: try row.decode(PostgresBytes.self, at: 7).bytes)
+                    return (record, try row.decode(PostgresBytes.self, at: 8).bytes)
+                }
+            }
+            #expect(AuditChain.firstBrokenLink(try await chain()) == nil, "the chain spans both batches")
+            try await connection.query("UPDATE dossier_history SET status = 10 WHERE sequence = 3")
+            #expect(AuditChain.firstBrokenLink(try await chain()) == 3)
+            await connection.close()
+        }
+    }
+}
