@@ -55,7 +55,10 @@ var package = Package(
         // Consume → decide → persist → publish.
         .target(
             name: "LienThongWorker",
-            dependencies: ["LienThongDomain", "LienThongPostgres"]
+            dependencies: [
+                "LienThongDomain", "LienThongKafka", "LienThongPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // Real-server harness for integration tests and benchmarks.

@@ -1,0 +1,122 @@
+public import LienThongKafka
+public import LienThongPostgres
+public import Logging
+
+/// Publishes outbox rows to Kafka and marks them published once the broker confirmed them.
+///
+/// Rows are claimed with `FOR UPDATE SKIP LOCKED` among those not yet published, in id order, never by "id greater
+/// than the last one seen": a row whose transaction commits late with a lower id is still found. The claim (row
+/// locks) is held while the records are produced, so relays of a fleet never publish the same row at the same
+/// time. A crash between the broker's confirmation and the mark publishes the row again with the same event id
+/// (the `ce_id` header), which consumers deduplicate.
+public final class OutboxRelay: Sendable {
+    private let connection: PostgresConnection
+    private let producer: KafkaProducer
+    private let batchSize: Int
+    private let logger: Logger
+
+    /// Creates a relay with its own connection (it holds a transaction open while producing).
+    public init(connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 500, logger: Logger) {
+        self.connection = connection
+        self.producer = producer
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    /// Publishes up to one batch of pending rows and returns how many were confirmed and marked.
+    @discardableResult
+    public func publishPending() async throws -> Int {
+        try await publishPending(markingPublished: true)
+    }
+
+    /// - Parameter markingPublished: false simulates a crash between the broker's confirmation and the mark.
+    @_spi(Testing)
+    public func publishPending(markingPublished: Bool) async throws -> Int {
+        let limit = batchSize
+        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage)] in
+            try session.runScript("BEGIN")
+            do {
+                return try session.query(
+                    """
+                    SELECT id, topic, key, event_id, event_type, payload FROM outbox
+                    WHERE published_at IS NULL ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+                    """, prepared: true
+                ).map { row in
+                    let (id, topic, key, eventID, eventType) = try row.decode(
+                        (Int64, String, String, String, String).self)
+                    let payload = try row.decode(PostgresJSONB.self, at: 5)
+                    let headers = [
+                        KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
+                        KafkaHeader(name: "ce_source", string: "/lienthong"),
+                    ]
+                    return (
+                        id,
+                        KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload.utf8, headers: headers)
+                    )
+                }
+            } catch {
+                try? session.runScript("ROLLBACK")
+                throw error
+            }
+        }
+        guard !rows.isEmpty else {
+            try await connection.run { try $0.runScript("COMMIT") }
+            return 0
+        }
+        let results = await producer.send(rows.map(\.1))
+        // Only confirmed records are marked; the rest stay pending and are claimed again.
+        let delivered = zip(rows, results).compactMap { row, result in (try? result.get()) != nil ? row.0 : nil }
+        if delivered.count < rows.count {
+            logger.warning(
+                "outbox records not confirmed", metadata: ["outbox.failed": "\(rows.count - delivered.count)"])
+        }
+        let mark = markingPublished
+        try await connection.run { session in
+            do {
+                if mark && !delivered.isEmpty {
+                    try session.query(
+                        "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(\(delivered))",
+                        prepared: true)
+                    try session.runScript("COMMIT")
+                } else {
+                    try session.runScript("ROLLBACK")
+                }
+            } catch {
+                try? session.runScript("ROLLBACK")
+                throw error
+            }
+        }
+        return mark ? delivered.count : 0
+    }
+
+    /// Publishes until cancelled: drains the outbox, then sleeps until a `lienthong_outbox` notification or
+    /// `fallbackInterval` (notifications are lost while the listener reconnects). A failed round is logged and
+    /// retried at the next wake-up.
+    public func run(listener: PostgresNotificationListener, fallbackInterval: Duration = .seconds(5)) async throws {
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in listener.events { wake.yield() }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: fallbackInterval)
+                    wake.yield()
+                }
+            }
+            group.addTask {
+                wake.yield()
+                for await _ in wakeups {
+                    do {
+                        while try await self.publishPending() == self.batchSize {}
+                    } catch {
+                        // PostgreSQL or the broker is unavailable: the fallback timer tries again.
+                        self.logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+}

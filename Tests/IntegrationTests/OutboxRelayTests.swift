@@ -1,0 +1,178 @@
+import Foundation
+import LienThongKafka
+import LienThongPostgres
+import LienThongTestSupport
+@_spi(Testing) import LienThongWorker
+import Logging
+import Testing
+
+private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
+
+/// Inserts an outbox row for `topic` in its own transaction.
+private func enqueue(
+    _ eventID: String, topic: String, dossier: String = "001.00.80.H26-250702-0001", on connection: PostgresConnection
+) async throws {
+    try await connection.query(
+        """
+        INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
+        VALUES (\(topic), \(dossier), \(eventID), 'vn.gov.lienthong.dossier.status', \(PostgresJSONB(#"{"id":"\#(eventID)"}"#)), \(dossier))
+        """)
+}
+
+@Suite("Outbox relay against the throwaway PostgreSQL and the embedded broker")
+struct OutboxRelayTests {
+    let logger = Logger(label: "lienthong.test")
+
+    private func setUp(_ database: TestDatabase) async throws -> PostgresConnection {
+        let connection = try await database.connect()
+        try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+        return connection
+    }
+
+    /// Event ids (the `ce_id` header) read from `topic`, in order.
+    private func publishedIDs(_ kafka: TestKafka, topic: String, count: Int) async throws -> [String] {
+        let consumer = try KafkaConsumer(
+            configuration: kafka.consumerConfiguration(group: "reader-\(UUID())"), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        let messages = await collect(consumer, count: count, timeout: .seconds(20))
+        let extra = await collect(consumer, count: 1000, timeout: .milliseconds(500))
+        await consumer.close()
+        return (messages + extra).compactMap { $0.header("ce_id").map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    @Test func pendingRowsArePublishedWithHeadersAndMarkedOnce() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("status", partitions: 1)
+            let connection = try await setUp(database)
+            for index in 0..<5 { try await enqueue("e\(index)", topic: topic, on: connection) }
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            #expect(try await relay.publishPending() == 5)
+            #expect(try await relay.publishPending() == 0)
+            #expect(try await publishedIDs(kafka, topic: topic, count: 5) == ["e0", "e1", "e2", "e3", "e4"])
+            let pending = try await connection.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
+                .decode(Int.self, at: 0)
+            #expect(pending == 0)
+            await producer.close()
+        }
+    }
+
+    @Test func aRowCommittedLateWithALowerIDIsStillPublished() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("late", partitions: 1)
+            let connection = try await setUp(database)
+            let slow = try await database.connect()
+            // The slow transaction takes the lower id but commits after a higher id was published.
+            try await slow.run { session in
+                try session.runScript("BEGIN")
+                try session.query(
+                    "INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier) VALUES (\(topic), 'k', 'low', 't', '{}', 'k')"
+                )
+            }
+            try await enqueue("high", topic: topic, on: connection)
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            #expect(try await relay.publishPending() == 1)
+            try await slow.run { try $0.runScript("COMMIT") }
+            #expect(try await relay.publishPending() == 1)
+            #expect(Set(try await publishedIDs(kafka, topic: topic, count: 2)) == ["low", "high"])
+            await producer.close()
+        }
+    }
+
+    @Test func twoRelaysNeverPublishTheSameRow() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("fleet", partitions: 2)
+            let connection = try await setUp(database)
+            try await connection.query(
+                """
+                INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
+                SELECT \(topic), 'dossier-' || (n % 7), 'e' || n, 't', '{}', 'dossier-' || (n % 7) FROM generate_series(1, 400) AS n
+                """)
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relays = [
+                OutboxRelay(
+                    connection: try await database.connect(), producer: producer, batchSize: 50, logger: logger),
+                OutboxRelay(
+                    connection: try await database.connect(), producer: producer, batchSize: 50, logger: logger),
+            ]
+            let published = try await withThrowingTaskGroup(of: Int.self) { group in
+                for relay in relays {
+                    group.addTask {
+                        var total = 0
+                        while true {
+                            let count = try await relay.publishPending()
+                            if count == 0 { return total }
+                            total += count
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(published == 400)
+            let ids = try await publishedIDs(kafka, topic: topic, count: 400)
+            #expect(ids.count == 400 && Set(ids).count == 400, "each row published exactly once")
+            await producer.close()
+        }
+    }
+
+    @Test func aCrashBeforeMarkingRepublishesOnlyThoseRowsWithTheSameEventIDs() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("crash", partitions: 1)
+            let connection = try await setUp(database)
+            try await enqueue("before", topic: topic, on: connection)
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            #expect(try await relay.publishPending() == 1)
+            try await enqueue("crashed", topic: topic, on: connection)
+            #expect(try await relay.publishPending(markingPublished: false) == 0)  // confirmed, never marked
+            #expect(try await relay.publishPending() == 1)
+            #expect(try await publishedIDs(kafka, topic: topic, count: 3) == ["before", "crashed", "crashed"])
+            await producer.close()
+        }
+    }
+
+    @Test func theRelayWakesOnNotify() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("notify", partitions: 1)
+            let connection = try await setUp(database)
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            let listener = try PostgresNotificationListener(
+                configuration: database.configuration, channels: ["lienthong_outbox"], logger: logger)
+            let running = Task { try await relay.run(listener: listener, fallbackInterval: .seconds(600)) }
+            try await Task.sleep(for: .milliseconds(300))
+            try await connection.withTransaction { session in
+                try session.query(
+                    "INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier) VALUES (\(topic), 'k', 'woken', 't', '{}', 'k')"
+                )
+                try session.query("SELECT pg_notify('lienthong_outbox', '')")
+            }
+            // With a 10-minute fallback, only the notification can have woken the relay this soon.
+            var pending = 1
+            let deadline = ContinuousClock.now + .seconds(15)
+            while pending > 0, ContinuousClock.now < deadline {
+                pending = try await connection.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
+                    .decode(Int.self, at: 0)
+                if pending > 0 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(pending == 0)
+            running.cancel()
+            await listener.stop()
+            #expect(try await publishedIDs(kafka, topic: topic, count: 1) == ["woken"])
+            await producer.close()
+        }
+    }
+}
