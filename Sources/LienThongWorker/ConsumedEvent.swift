@@ -7,14 +7,46 @@ public struct ConsumedEvent: Sendable {
     public let offset: Int64
     /// The Kafka value as received: its SHA-256 goes into the audit chain.
     public let bytes: [UInt8]
+    /// The Kafka key as received.
+    public let key: [UInt8]?
     public let event: InboundEvent
 
-    public init(topic: String, partition: Int32, offset: Int64, bytes: [UInt8], event: InboundEvent) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, bytes: [UInt8], event: InboundEvent
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
+        self.key = key
         self.bytes = bytes
         self.event = event
+    }
+}
+
+/// A record that cannot be processed (not decodable, or refused by the contract), kept whole for the
+/// dead-letter topic.
+public struct DeadLetter: Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: [UInt8]?
+    public let value: [UInt8]?
+    /// The dead-letter error class, e.g. `malformed`, `schema_violation`, `invalid_transition`.
+    public let errorClass: String
+    /// The stable reason, e.g. `invalid_data_field.commune`.
+    public let reason: String
+
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, errorClass: String,
+        reason: String
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.errorClass = errorClass
+        self.reason = reason
     }
 }
 

@@ -1,7 +1,6 @@
+public import Foundation
 import LienThongDomain
 public import LienThongPostgres
-
-import struct Foundation.Date
 
 /// Applies a batch of consumed events to the dossier store inside the caller's transaction: deduplicates by event
 /// id (inbox), applies the state machine in order per dossier, appends hash-chained history, upserts the current
@@ -13,6 +12,10 @@ public struct DossierBatchWriter: Sendable {
     public let consumerGroup: String
     /// The topic status events are published to. Default: `dossier.status`.
     public var statusTopic = "dossier.status"
+    /// The dead-letter topic. Default: `dossier.events.dlq`.
+    public var deadLetterTopic = "dossier.events.dlq"
+    /// Names this worker in dead-letter records. Default: `lienthong-worker`.
+    public var workerID = "lienthong-worker"
 
     public init(consumerGroup: String) {
         self.consumerGroup = consumerGroup
@@ -24,8 +27,44 @@ public struct DossierBatchWriter: Sendable {
         var lastHash: [UInt8]
     }
 
-    /// Writes the batch and returns one outcome per event, in order.
-    public func write(_ batch: [ConsumedEvent], in session: PostgresSession) throws -> [EventOutcome] {
+    /// Writes the batch and returns one outcome per event, in order. Dead letters (records that did not decode)
+    /// and events the state machine refuses are queued in the outbox for the dead-letter topic in the same
+    /// transaction, so none is lost between the commit and the publication.
+    public func write(
+        _ batch: [ConsumedEvent], deadLetters: [DeadLetter] = [], in session: PostgresSession, at now: Date = Date()
+    ) throws -> [EventOutcome] {
+        var outbox = OutboxRows()
+        var inbox = InboxRows()
+        var letters = deadLetters
+        let outcomes = try apply(batch, in: session, outbox: &outbox, inbox: &inbox, deadLetters: &letters)
+        for letter in letters {
+            let id = "dlq-\(letter.topic)-\(letter.partition)-\(letter.offset)"
+            outbox.append(
+                (
+                    id: id, key: letter.key.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                    payload: deadLetterEnvelope(letter, at: now)
+                ),
+                topic: deadLetterTopic, type: "vn.gov.lienthong.dead-letter")
+            if !batch.contains(where: {
+                $0.topic == letter.topic && $0.partition == letter.partition && $0.offset == letter.offset
+            }) {
+                inbox.append(
+                    id: id, topic: letter.topic, partition: letter.partition, offset: letter.offset,
+                    outcome: "dead_lettered", reason: letter.reason)
+            }
+        }
+        try outbox.insert(in: session)
+        try inbox.insert(in: session)
+        try savePositions(
+            batch.map { ($0.topic, $0.partition, $0.offset) } + deadLetters.map { ($0.topic, $0.partition, $0.offset) },
+            in: session)
+        return outcomes
+    }
+
+    private func apply(
+        _ batch: [ConsumedEvent], in session: PostgresSession, outbox: inout OutboxRows, inbox: inout InboxRows,
+        deadLetters: inout [DeadLetter]
+    ) throws -> [EventOutcome] {
         guard !batch.isEmpty else { return [] }
         let seen = try Set(
             session.query("SELECT event_id FROM inbox WHERE event_id = ANY(\(batch.map(\.event.id)))", prepared: true)
@@ -34,8 +73,6 @@ public struct DossierBatchWriter: Sendable {
 
         var outcomes: [EventOutcome] = []
         var history = HistoryRows()
-        var outbox = OutboxRows()
-        var inbox = InboxRows()
         var handled: Set<String> = seen
         for consumed in batch {
             let event = consumed.event
@@ -51,6 +88,11 @@ public struct DossierBatchWriter: Sendable {
             case .failure(let rejection):
                 outcomes.append(.rejected(rejection))
                 inbox.append(consumed, outcome: "rejected", reason: rejection.reason)
+                deadLetters.append(
+                    DeadLetter(
+                        topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
+                        key: consumed.key,
+                        value: consumed.bytes, errorClass: "invalid_transition", reason: rejection.reason))
             case .success(let outcome):
                 var stored =
                     dossiers[code] ?? StoredDossier(state: outcome.state, sequence: 0, lastHash: AuditChain.genesis)
@@ -67,7 +109,8 @@ public struct DossierBatchWriter: Sendable {
                 dossiers[code] = stored
                 for case .statusChanged(let transition) in outcome.decisions {
                     outbox.append(
-                        statusEvent(for: event, transition: transition, state: outcome.state), topic: statusTopic)
+                        statusEvent(for: event, transition: transition, state: outcome.state), topic: statusTopic,
+                        type: "vn.gov.lienthong.dossier.status")
                 }
                 inbox.append(consumed, outcome: "applied", reason: nil)
                 outcomes.append(.applied(outcome))
@@ -75,9 +118,6 @@ public struct DossierBatchWriter: Sendable {
         }
         try save(dossiers.values.filter { $0.sequence > 0 }, in: session)
         try history.insert(in: session)
-        try outbox.insert(in: session)
-        try inbox.insert(in: session)
-        try savePositions(batch, in: session)
         return outcomes
     }
 
@@ -125,11 +165,14 @@ public struct DossierBatchWriter: Sendable {
             """, prepared: true)
     }
 
-    private func savePositions(_ batch: [ConsumedEvent], in session: PostgresSession) throws {
+    private func savePositions(
+        _ records: [(topic: String, partition: Int32, offset: Int64)], in session: PostgresSession
+    ) throws {
+        guard !records.isEmpty else { return }
         var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
-        for event in batch {
-            let key = "\(event.topic)|\(event.partition)"
-            next[key] = (event.topic, event.partition, max(next[key]?.offset ?? 0, event.offset + 1))
+        for record in records {
+            let key = "\(record.topic)|\(record.partition)"
+            next[key] = (record.topic, record.partition, max(next[key]?.offset ?? 0, record.offset + 1))
         }
         let positions = Array(next.values)
         try session.query(
@@ -140,6 +183,20 @@ public struct DossierBatchWriter: Sendable {
             ON CONFLICT (consumer_group, topic, partition)
             DO UPDATE SET next_offset = GREATEST(consumer_position.next_offset, EXCLUDED.next_offset), updated_at = now()
             """, prepared: true)
+    }
+
+    /// The dead-letter envelope (`Schemas/dead-letter.schema.json`): original bytes in base64, no personal data
+    /// outside them.
+    private func deadLetterEnvelope(_ letter: DeadLetter, at now: Date) -> String {
+        func base64(_ bytes: [UInt8]?) -> String {
+            bytes.map { JSONText.string(Data($0).base64EncodedString()) } ?? "null"
+        }
+        var json = "{\"originalTopic\":\(JSONText.string(letter.topic)),\"originalPartition\":\(letter.partition)"
+        json += ",\"originalOffset\":\(letter.offset),\"errorClass\":\(JSONText.string(letter.errorClass))"
+        json += ",\"reason\":\(JSONText.string(letter.reason)),\"workerId\":\(JSONText.string(workerID))"
+        json += ",\"failedAt\":\(JSONText.string(JSONText.timestamp(now))),\"key\":\(base64(letter.key))"
+        json += ",\"value\":\(base64(letter.value)),\"attempts\":1}"
+        return json
     }
 
     private func statusEvent(
@@ -191,12 +248,14 @@ private struct OutboxRows {
     var topics: [String] = []
     var keys: [String] = []
     var ids: [String] = []
+    var types: [String] = []
     var payloads: [PostgresJSONB] = []
 
-    mutating func append(_ event: (id: String, key: String, payload: String), topic: String) {
+    mutating func append(_ event: (id: String, key: String, payload: String), topic: String, type: String) {
         topics.append(topic)
         keys.append(event.key)
         ids.append(event.id)
+        types.append(type)
         payloads.append(PostgresJSONB(event.payload))
     }
 
@@ -205,8 +264,8 @@ private struct OutboxRows {
         try session.query(
             """
             INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
-            SELECT t, k, i, 'vn.gov.lienthong.dossier.status', p, k
-            FROM unnest(\(topics)::text[], \(keys)::text[], \(ids)::text[], \(payloads)::jsonb[]) AS u(t, k, i, p)
+            SELECT t, k, i, y, p, k
+            FROM unnest(\(topics)::text[], \(keys)::text[], \(ids)::text[], \(types)::text[], \(payloads)::jsonb[]) AS u(t, k, i, y, p)
             ON CONFLICT (event_id) DO NOTHING
             """, prepared: true)
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
@@ -223,10 +282,17 @@ private struct InboxRows {
     var reasons: [String?] = []
 
     mutating func append(_ consumed: ConsumedEvent, outcome: String, reason: String?) {
-        ids.append(consumed.event.id)
-        topics.append(consumed.topic)
-        partitions.append(consumed.partition)
-        offsets.append(consumed.offset)
+        append(
+            id: consumed.event.id, topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
+            outcome: outcome,
+            reason: reason)
+    }
+
+    mutating func append(id: String, topic: String, partition: Int32, offset: Int64, outcome: String, reason: String?) {
+        ids.append(id)
+        topics.append(topic)
+        partitions.append(partition)
+        offsets.append(offset)
         outcomes.append(outcome)
         reasons.append(reason)
     }
