@@ -72,7 +72,7 @@ var package = Package(
         .executableTarget(
             name: "lienthong",
             dependencies: [
-                "LienThongPostgres",
+                "LienThongKafka", "LienThongPostgres", "LienThongWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -128,8 +128,9 @@ struct ConsumerPollLoop: Sendable {
         state.discard([seek.topicPartition])
         let result = RDKafkaTopicPartitionList.withNew([(seek.topicPartition, seek.offset)]) {
             list -> Result<Void, KafkaError> in
-            // A bounded wait so that errors are reported; the seek itself is served by librdkafka's threads.
-            if let error = rd_kafka_seek_partitions(handle, list.pointer, 5000) {
+            // A bounded wait so that errors are reported; the seek itself is served by librdkafka's threads, which
+            // can take seconds on a loaded machine (5 s proved too short with two busy cores).
+            if let error = rd_kafka_seek_partitions(handle, list.pointer, 30_000) {
                 defer { rd_kafka_error_destroy(error) }
                 return .failure(KafkaError(code: .partitionOperation, responseError: rd_kafka_error_code(error)))
             }

@@ -1,0 +1,91 @@
+public import LienThongKafka
+public import LienThongPostgres
+
+/// Accounts for every inbound offset and every queued publication.
+///
+/// For each partition, every offset below the end offset must have exactly one inbox row (applied, duplicate of an
+/// applied version, rejected, triaged or dead-lettered) unless the record was a re-send of an event id already seen
+/// (then the inbox row of the first delivery accounts for it); no event may appear twice in any dossier's history;
+/// and every outbox row must be published.
+public struct ReconciliationReport: Sendable, Hashable, CustomStringConvertible {
+    /// Offsets below the end offsets (`end − start` per partition, summed).
+    public var offsets = 0
+    /// Offsets with an inbox row, by outcome.
+    public var outcomes: [String: Int] = [:]
+    /// Offsets without an inbox row (re-sends of a seen event id are among them).
+    public var unaccountedOffsets = 0
+    /// Of those, records whose event id was seen at another offset (harmless re-sends).
+    public var resentOffsets = 0
+    /// History rows that repeat an event already in the same dossier's history.
+    public var appliedTwice = 0
+    /// Outbox rows not yet published.
+    public var unpublished = 0
+    /// Partitions whose stored position is behind their end offset.
+    public var partitionsBehind = 0
+
+    /// An empty report.
+    public init() {}
+
+    /// Offsets neither in the inbox nor explained as re-sends.
+    public var lost: Int { unaccountedOffsets - resentOffsets }
+
+    /// Whether everything is accounted for.
+    public var isClean: Bool { lost == 0 && appliedTwice == 0 && unpublished == 0 && partitionsBehind == 0 }
+
+    public var description: String {
+        let outcomeList = outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "offsets=\(offsets) \(outcomeList) resent=\(resentOffsets) lost=\(lost) applied_twice=\(appliedTwice) "
+            + "unpublished=\(unpublished) partitions_behind=\(partitionsBehind)"
+    }
+}
+
+public enum Reconciliation {
+    /// Reconciles the store against the inbound topic's end offsets.
+    /// - Parameters:
+    ///   - endOffsets: the log end offset per partition of the inbound topic.
+    ///   - eventIDsByOffset: the event id at each offset, read from the topic, for telling re-sends from losses.
+    public static func run(
+        consumerGroup: String,
+        endOffsets: [KafkaTopicPartition: Int64],
+        eventIDsByOffset: [KafkaTopicPartition: [Int64: String]],
+        on connection: PostgresConnection
+    ) async throws -> ReconciliationReport {
+        try await connection.run { session in
+            var report = ReconciliationReport()
+            for (partition, end) in endOffsets {
+                report.offsets += Int(end)
+                let rows = try session.query(
+                    """
+                    SELECT "offset", outcome, event_id FROM inbox WHERE topic = \(partition.topic) AND partition = \(partition.partition)
+                    """)
+                var recorded: [Int64: String] = [:]
+                var seenIDs: Set<String> = []
+                for row in rows {
+                    let (offset, outcome, eventID) = try row.decode((Int64, String, String).self)
+                    recorded[offset] = outcome
+                    seenIDs.insert(eventID)
+                    report.outcomes[outcome, default: 0] += 1
+                }
+                let ids = eventIDsByOffset[partition] ?? [:]
+                for offset in 0..<end where recorded[offset] == nil {
+                    report.unaccountedOffsets += 1
+                    if let id = ids[offset], seenIDs.contains(id) { report.resentOffsets += 1 }
+                }
+                let stored =
+                    try session.query(
+                        """
+                        SELECT next_offset FROM consumer_position
+                        WHERE consumer_group = \(consumerGroup) AND topic = \(partition.topic) AND partition = \(partition.partition)
+                        """
+                    ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
+                if stored < end { report.partitionsBehind += 1 }
+            }
+            report.appliedTwice = try session.query(
+                "SELECT coalesce(sum(n - 1), 0)::int8 FROM (SELECT count(*) AS n FROM dossier_history GROUP BY dossier, event_id) AS c"
+            )[0].decode(Int.self, at: 0)
+            report.unpublished = try session.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(
+                Int.self, at: 0)
+            return report
+        }
+    }
+}
