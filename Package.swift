@@ -15,6 +15,7 @@ var package = Package(
         .library(name: "LienThongKafka", targets: ["LienThongKafka"]),
         .library(name: "LienThongPostgres", targets: ["LienThongPostgres"]),
         .library(name: "LienThongDomain", targets: ["LienThongDomain"]),
+        .library(name: "LienThongWorker", targets: ["LienThongWorker"]),
         .library(name: "LienThongTestSupport", targets: ["LienThongTestSupport"]),
     ],
     dependencies: [

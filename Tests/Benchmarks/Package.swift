@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "LienThongKafka", package: "main"),
                 .product(name: "LienThongPostgres", package: "main"),
                 .product(name: "LienThongTestSupport", package: "main"),
+                .product(name: "LienThongWorker", package: "main"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LienThongBenchmarks",
