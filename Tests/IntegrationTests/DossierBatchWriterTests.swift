@@ -6,11 +6,6 @@ import LienThongWorker
 import Logging
 import Testing
 
-/// The repository's migrations.
-private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
-
 private let decoder = InboundEventDecoder()
 
 /// A consumed inbound event built from JSON, as a worker would receive it.

@@ -6,10 +6,6 @@ import LienThongWorker
 import Logging
 import Testing
 
-private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
-
 private func eventJSON(dossier: String, version: Int, type: String, data: String, id: String? = nil) -> String {
     """
     {"specversion":"1.0","id":"\(id ?? "\(dossier)-v\(version)")","source":"/agencies/001.00.80.H26",\

@@ -23,17 +23,12 @@ struct MigrationTests {
         return directory
     }
 
-    /// The `lienthong` executable built next to the test bundle.
-    private var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lienthong")
-    }
-
     /// Starts `lienthong` with `arguments`; the returned task ends with its exit status.
     private func startLienThong(
         _ arguments: [String], environment: [String: String]? = nil
     ) throws -> Task<Int32, Never> {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = lienThongExecutable
         process.arguments = arguments
         if let environment { process.environment = environment }
         process.standardOutput = FileHandle.nullDevice

@@ -6,10 +6,6 @@ import LienThongTestSupport
 import Logging
 import Testing
 
-private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
-
 /// Inserts an outbox row for `topic` in its own transaction.
 private func enqueue(
     _ eventID: String, topic: String, dossier: String = "001.00.80.H26-250702-0001", on connection: PostgresConnection

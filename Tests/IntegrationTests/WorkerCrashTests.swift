@@ -6,14 +6,6 @@ import LienThongWorker
 import Logging
 import Testing
 
-private let migrationsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Schemas/migrations").path
-
-/// The `lienthong` executable built next to the test bundle.
-private let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    .appendingPathComponent("lienthong")
-
 @Suite("Worker crashes against the embedded broker and the throwaway PostgreSQL")
 struct WorkerCrashTests {
     let logger = Logger(label: "lienthong.test")
@@ -115,7 +107,7 @@ struct WorkerCrashTests {
 
     private func start(_ arguments: [String]) throws -> Process {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = lienThongExecutable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
