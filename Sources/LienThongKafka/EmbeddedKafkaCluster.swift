@@ -101,7 +101,6 @@ public final class EmbeddedKafkaCluster: Sendable {
         else { return }
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         owner.destroy()
-        withExtendedLifetime(context) {}
     }
 
     private func withCluster<T>(_ body: (OpaquePointer) throws(KafkaError) -> T) throws(KafkaError) -> T {

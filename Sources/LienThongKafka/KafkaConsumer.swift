@@ -25,7 +25,6 @@ public final class KafkaConsumer: Sendable {
     private let heartbeat = PollHeartbeat()
     private let pollThreadFinished = CompletionSignal()
     private let blockingCalls: BlockingCallQueue
-    private let logger: Logger
 
     /// Creates the consumer and starts its poll thread; call ``subscribe(topics:)`` next.
     /// - Parameters:
@@ -66,7 +65,6 @@ public final class KafkaConsumer: Sendable {
         self.client = client
         self.context = context
         self.state = state
-        self.logger = logger
         self.blockingCalls = BlockingCallQueue(label: "lienthong.kafka.consumer.blocking")
         self.batches = KafkaMessageBatches(state: state, wake: { client.wakeConsumerPoll() })
 

@@ -14,19 +14,13 @@ public struct AdministrativeUnit: Sendable, Hashable {
 
 /// The 3,321 commune-level units, by code and by province.
 public struct AdministrativeUnitDirectory: Sendable {
-    /// Why the unit data could not be loaded.
-    public struct DataError: Error, Hashable, Sendable, CustomStringConvertible {
-        public let reason: String
-        public var description: String { "administrative unit data: \(reason)" }
-    }
-
     /// Every unit by code.
     public let units: [CommuneCode: AdministrativeUnit]
 
     /// Loads the units table (`units-2025-07.json`) with province codes taken from the conversion table, which
     /// names provinces as `Thành phố Hà Nội (01)`.
-    /// - Throws: ``DataError`` for malformed JSON, a bad code, or a province without a code.
-    public init(unitsJSON: String, conversionCSV: String) throws(DataError) {
+    /// - Throws: ``ReferenceDataError`` for malformed JSON, a bad code, or a province without a code.
+    public init(unitsJSON: String, conversionCSV: String) throws(ReferenceDataError) {
         struct Row: Decodable {
             let code: Int
             let name: String
@@ -36,7 +30,7 @@ public struct AdministrativeUnitDirectory: Sendable {
         do {
             rows = try JSONDecoder().decode([Row].self, from: Data(unitsJSON.utf8))
         } catch {
-            throw DataError(reason: "units JSON does not decode")
+            throw ReferenceDataError(source: "administrative unit data", reason: "units JSON does not decode")
         }
         var provinceCodes: [String: ProvinceCode] = [:]
         for fields in CSVRows.parse(conversionCSV).dropFirst(2) where fields.count > 2 {
@@ -49,11 +43,13 @@ public struct AdministrativeUnitDirectory: Sendable {
         var units: [CommuneCode: AdministrativeUnit] = [:]
         for row in rows {
             guard let code = CommuneCode(number: row.code) else {
-                throw DataError(reason: "unit code \(row.code) out of range")
+                throw ReferenceDataError(
+                    source: "administrative unit data", reason: "unit code \(row.code) out of range")
             }
             let provinceName = NormalizedText.nfc(row.province_name)
             guard let province = provinceCodes[provinceName] else {
-                throw DataError(reason: "no province code for \(provinceName)")
+                throw ReferenceDataError(
+                    source: "administrative unit data", reason: "no province code for \(provinceName)")
             }
             units[code] = AdministrativeUnit(
                 code: code, name: NormalizedText.nfc(row.name), province: province, provinceName: provinceName)

@@ -13,12 +13,6 @@ public struct Agency: Sendable, Hashable {
 
 /// Agencies by id, and by (province, type, commune) for routing.
 public struct AgencyDirectory: Sendable {
-    /// Why agency data could not be loaded.
-    public struct DataError: Error, Hashable, Sendable, CustomStringConvertible {
-        public let reason: String
-        public var description: String { "agency data: \(reason)" }
-    }
-
     private struct Key: Hashable {
         let province: ProvinceCode
         let type: String
@@ -30,8 +24,8 @@ public struct AgencyDirectory: Sendable {
     private let byRole: [Key: Agency]
 
     /// Loads one or more agency files (`agencies/*.json`).
-    /// - Throws: ``DataError`` naming the entry at fault.
-    public init(json documents: [String]) throws(DataError) {
+    /// - Throws: ``ReferenceDataError`` naming the entry at fault.
+    public init(json documents: [String]) throws(ReferenceDataError) {
         struct Document: Decodable { let agencies: [Entry] }
         struct Entry: Decodable {
             let id: String
@@ -47,19 +41,21 @@ public struct AgencyDirectory: Sendable {
             do {
                 document = try JSONDecoder().decode(Document.self, from: Data(text.utf8))
             } catch {
-                throw DataError(reason: "JSON does not match the agency format")
+                throw ReferenceDataError(source: "agency data", reason: "JSON does not match the agency format")
             }
             for entry in document.agencies {
                 guard let id = try? AgencyID(entry.id), let province = try? ProvinceCode(entry.province) else {
-                    throw DataError(reason: "\(entry.id): invalid id or province")
+                    throw ReferenceDataError(source: "agency data", reason: "\(entry.id): invalid id or province")
                 }
-                let commune = try entry.commune.map { text throws(DataError) in
+                let commune = try entry.commune.map { text throws(ReferenceDataError) in
                     guard let code = try? CommuneCode(text) else {
-                        throw DataError(reason: "\(entry.id): invalid commune")
+                        throw ReferenceDataError(source: "agency data", reason: "\(entry.id): invalid commune")
                     }
                     return code
                 }
-                guard agencies[id] == nil else { throw DataError(reason: "\(entry.id): listed twice") }
+                guard agencies[id] == nil else {
+                    throw ReferenceDataError(source: "agency data", reason: "\(entry.id): listed twice")
+                }
                 let agency = Agency(
                     id: id, name: NormalizedText.nfc(entry.name), type: entry.type, province: province, commune: commune
                 )

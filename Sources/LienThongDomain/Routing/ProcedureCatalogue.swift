@@ -43,18 +43,12 @@ public struct Procedure: Sendable, Hashable {
 
 /// The procedure catalogue, loaded from data (`catalogue/procedures.json`), looked up by national code.
 public struct ProcedureCatalogue: Sendable {
-    /// Why the catalogue could not be loaded.
-    public struct DataError: Error, Hashable, Sendable, CustomStringConvertible {
-        public let reason: String
-        public var description: String { "procedure catalogue: \(reason)" }
-    }
-
     /// Procedures by national code.
     public let procedures: [String: Procedure]
 
     /// Loads the catalogue JSON.
-    /// - Throws: ``DataError`` naming the procedure at fault.
-    public init(json: String) throws(DataError) {
+    /// - Throws: ``ReferenceDataError`` naming the procedure at fault.
+    public init(json: String) throws(ReferenceDataError) {
         struct Document: Decodable { let procedures: [Entry] }
         struct Amount: Decodable {
             let value: Int
@@ -77,39 +71,48 @@ public struct ProcedureCatalogue: Sendable {
             let paymentPausesClock: Bool
             let illustrative: [String]?
         }
-        func duration(_ amount: Amount, _ code: String) throws(DataError) -> StatutoryDuration {
+        func duration(_ amount: Amount, _ code: String) throws(ReferenceDataError) -> StatutoryDuration {
             switch amount.unit {
             case "working_days": return .workingDays(amount.value)
             case "working_hours": return .workingHours(amount.value)
             case "calendar_days": return .calendarDays(amount.value)
-            default: throw DataError(reason: "\(code): unknown duration unit \(amount.unit)")
+            default:
+                throw ReferenceDataError(
+                    source: "procedure catalogue", reason: "\(code): unknown duration unit \(amount.unit)")
             }
         }
         let document: Document
         do {
             document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
         } catch {
-            throw DataError(reason: "JSON does not match the catalogue format")
+            throw ReferenceDataError(source: "procedure catalogue", reason: "JSON does not match the catalogue format")
         }
         var procedures: [String: Procedure] = [:]
         for entry in document.procedures {
             guard let code = try? ProcedureCode(entry.code) else {
-                throw DataError(reason: "\(entry.code): invalid code")
+                throw ReferenceDataError(source: "procedure catalogue", reason: "\(entry.code): invalid code")
             }
-            guard !entry.steps.isEmpty else { throw DataError(reason: "\(entry.code): no processing step") }
-            guard procedures[code.national] == nil else { throw DataError(reason: "\(entry.code): listed twice") }
-            let steps = try entry.steps.map { step throws(DataError) -> ProcessingStep in
+            guard !entry.steps.isEmpty else {
+                throw ReferenceDataError(source: "procedure catalogue", reason: "\(entry.code): no processing step")
+            }
+            guard procedures[code.national] == nil else {
+                throw ReferenceDataError(source: "procedure catalogue", reason: "\(entry.code): listed twice")
+            }
+            let steps = try entry.steps.map { step throws(ReferenceDataError) -> ProcessingStep in
                 guard
                     let amount = step.workingDays.map(StatutoryDuration.workingDays)
                         ?? step.workingHours.map(StatutoryDuration.workingHours)
-                else { throw DataError(reason: "\(entry.code): step without a duration") }
+                else {
+                    throw ReferenceDataError(
+                        source: "procedure catalogue", reason: "\(entry.code): step without a duration")
+                }
                 return ProcessingStep(unitType: step.unitType, duration: amount)
             }
             procedures[code.national] = Procedure(
                 code: code, name: NormalizedText.nfc(entry.name), field: entry.field, level: entry.level,
                 competentUnitType: entry.competentUnitType, steps: steps,
                 duration: try duration(entry.duration, entry.code),
-                onlineDuration: try entry.onlineDuration.map { amount throws(DataError) in
+                onlineDuration: try entry.onlineDuration.map { amount throws(ReferenceDataError) in
                     try duration(amount, entry.code)
                 },
                 paymentPausesClock: entry.paymentPausesClock, illustrative: entry.illustrative ?? [])

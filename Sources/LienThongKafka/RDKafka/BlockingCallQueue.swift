@@ -38,8 +38,6 @@ final class CompletionSignal: Sendable {
         for waiter in waiters { waiter.resume(returning: true) }
     }
 
-    var isDone: Bool { state.withLock { $0.isDone } }
-
     /// Waits for the signal or `timeout`; returns whether the signal came.
     func wait(timeout: Duration) async -> Bool {
         let id = state.withLock { state in
