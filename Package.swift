@@ -73,7 +73,7 @@ var package = Package(
         .executableTarget(
             name: "lienthong",
             dependencies: [
-                "LienThongKafka", "LienThongPostgres", "LienThongWorker",
+                "LienThongDomain", "LienThongKafka", "LienThongPostgres", "LienThongWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -165,6 +165,57 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The log end offset (high watermark) of every partition of `topic`, asked of the partition leaders; for
+    /// reconciliation and lag.
+    /// - Throws: ``KafkaError`` when the topic is unknown or a broker does not answer within `timeout`.
+    public func endOffsets(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError)
+        -> [KafkaTopicPartition: Int64]
+    {
+        let client = client
+        return try await blockingCalls.run {
+            Result { () throws(KafkaError) in
+                try client.withHandle { handle throws(KafkaError) in
+                    let count = try Self.partitionCount(of: topic, handle: handle, timeout: timeout)
+                    var offsets: [KafkaTopicPartition: Int64] = [:]
+                    for partition in 0..<count {
+                        var low: Int64 = 0
+                        var high: Int64 = 0
+                        let error = rd_kafka_query_watermark_offsets(
+                            handle, topic, partition, &low, &high, Int32(timeout.milliseconds))
+                        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                            throw KafkaError(code: .offsets, responseError: error)
+                        }
+                        offsets[KafkaTopicPartition(topic: topic, partition: partition)] = high
+                    }
+                    return offsets
+                }
+            }
+        }
+    }
+
+    /// The partition count of `topic` from a metadata request (blocking; called on the blocking-call queue).
+    private static func partitionCount(
+        of topic: String, handle: OpaquePointer, timeout: Duration
+    ) throws(KafkaError) -> Int32 {
+        guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError(code: .offsets, responseError: rd_kafka_last_error())
+        }
+        defer { rd_kafka_topic_destroy(topicHandle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let error = rd_kafka_metadata(handle, 0, topicHandle, &metadata, Int32(timeout.milliseconds))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(code: .offsets, responseError: error)
+        }
+        // librdkafka allocated the metadata; it is ours to free on every path.
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt == 1 else { throw KafkaError(code: .offsets, responseError: error) }
+        let described = metadata.pointee.topics[0]
+        guard described.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: .offsets, responseError: described.err)
+        }
+        return described.partition_cnt
+    }
+
     /// The group's committed next offsets for `partitions`; a partition without a commit is absent.
     public func committedOffsets(
         for partitions: [KafkaTopicPartition],

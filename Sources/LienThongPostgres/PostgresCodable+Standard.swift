@@ -194,6 +194,11 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
     }
 }
 
+/// Arrays may hold NULLs: `[Date?]` binds as `timestamptz[]` with NULL elements.
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public static var postgresArrayDataType: PostgresDataType { Wrapped.postgresArrayDataType }
+}
+
 /// One-dimensional arrays in PostgreSQL's binary array format: dimensions, a has-null flag, the element OID,
 /// then each element with its length.
 extension Array: PostgresEncodable where Element: PostgresArrayElement {

@@ -58,4 +58,10 @@ public enum EventOutcome: Sendable, Hashable {
     case duplicate
     /// Refused by the state machine; recorded in the inbox with its reason, for the dead-letter topic.
     case rejected(DossierRejection)
+    /// Refused by routing (unknown procedure or unit, no competent unit) or by the store; dead-lettered.
+    case deadLettered(reason: String)
+    /// Applied, and queued for a person to choose the unit (`reason`, e.g. `split_pre_merger_unit`).
+    case triaged(reason: String)
+    /// Held until the versions before it arrive (or triaged after the hold time).
+    case held
 }

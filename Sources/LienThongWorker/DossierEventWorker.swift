@@ -19,6 +19,7 @@ public final class DossierEventWorker: Sendable {
     private let retryPolicy: PostgresRetryPolicy
     private let logger: Logger
     private let inFlight: InFlightBatch
+    private let isClosing = Mutex(false)
 
     /// Creates the worker and its consumer (subscribed to `topic`), which resumes from PostgreSQL's positions.
     public init(
@@ -60,45 +61,131 @@ public final class DossierEventWorker: Sendable {
         }
     }
 
-    /// Stops consuming: the batch in progress finishes, offsets are committed, the consumer leaves the group.
+    /// Stops consuming: the batch in progress finishes (or, if it is waiting out a PostgreSQL outage, is
+    /// abandoned uncommitted), offsets are committed, the consumer leaves the group.
     public func close() async {
+        isClosing.withLock { $0 = true }
         await consumer.close()
     }
 
     /// Processes one batch: records of a previous assignment are skipped (their next owner reads them).
+    ///
+    /// A transient failure (PostgreSQL unreachable or failing over, serialization failure, deadlock) pauses the
+    /// batch's partitions and retries with jittered exponential backoff until it succeeds, the partitions are
+    /// revoked or the worker closes; then nothing is committed and the records are read again. Any other failure
+    /// splits the batch in two, down to the one record that fails, which goes to the dead-letter topic.
     @discardableResult
     public func process(_ batch: [KafkaMessage]) async throws -> [EventOutcome] {
         inFlight.begin()
         defer { inFlight.end() }
         let owned = batch.filter { consumer.owns($0) }
         guard !owned.isEmpty else { return [] }
-        var events: [ConsumedEvent] = []
-        var deadLetters: [DeadLetter] = []
-        for message in owned {
+        let items = owned.map { message -> BatchItem in
             guard let value = message.value else {
-                deadLetters.append(letter(message, errorClass: "malformed", reason: "tombstone"))
-                continue
+                return .deadLetter(letter(message, errorClass: "malformed", reason: "tombstone"))
             }
             switch decoder.decode(value) {
             case .success(let event):
-                events.append(
+                return .event(
                     ConsumedEvent(
                         topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
                         bytes: value, event: event))
             case .failure(let rejection):
-                deadLetters.append(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
+                return .deadLetter(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
             }
         }
-        let writer = writer
-        let (toWrite, letters) = (events, deadLetters)
-        let outcomes = try await connection.withTransaction(retrying: retryPolicy) { session in
-            try writer.write(toWrite, deadLetters: letters, in: session)
-        }
+        guard let outcomes = await persist(items, from: owned) else { return [] }
         // Kafka's commit follows PostgreSQL's, for lag tools; PostgreSQL stays authoritative.
         try? consumer.storeOffsets(
             owned.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
         try? consumer.commitInBackground()
         return outcomes
+    }
+
+    /// Writes the items, retrying until they are written; nil when the work was abandoned (revoked or closing).
+    private func persist(_ items: [BatchItem], from messages: [KafkaMessage]) async -> [EventOutcome]? {
+        let partitions = Array(Set(messages.map(\.topicPartition)))
+        var paused = false
+        defer { if paused { try? consumer.resume(partitions) } }
+        var attempt = 0
+        while true {
+            do {
+                return try await writeIsolatingFailures(items)
+            } catch {
+                attempt += 1
+                logger.warning(
+                    "batch not written; retrying",
+                    metadata: [
+                        "worker.error": "\(error)", "worker.attempt": "\(attempt)",
+                        "worker.transient": "\(Self.isTransient(error))",
+                    ])
+                if !paused {
+                    try? consumer.pause(partitions)
+                    paused = true
+                }
+            }
+            if isClosing.withLock({ $0 }) || !messages.allSatisfy(consumer.owns) { return nil }
+            try? await Task.sleep(for: Self.backoff(afterAttempt: attempt))
+            if isClosing.withLock({ $0 }) || !messages.allSatisfy(consumer.owns) { return nil }
+        }
+    }
+
+    /// Writes the items in one transaction; a failure that is not transient splits them in two (a prefix of each
+    /// partition first, so a stored position never passes an unwritten record), down to the single record at
+    /// fault, which is dead-lettered with its SQLSTATE.
+    private func writeIsolatingFailures(_ items: [BatchItem]) async throws -> [EventOutcome] {
+        do {
+            return try await write(items)
+        } catch where !Self.isTransient(error) && items.count > 1 {
+            let middle = items.count / 2
+            logger.debug("splitting a failing batch", metadata: ["worker.batch_size": "\(items.count)"])
+            return try await writeIsolatingFailures(Array(items[..<middle]))
+                + writeIsolatingFailures(Array(items[middle...]))
+        } catch where !Self.isTransient(error) {
+            guard case .event(let consumed) = items[0] else { throw error }
+            let reason = (error as? PostgresError)?.sqlState.map { "sqlstate_\($0.rawValue)" } ?? "store_refused"
+            logger.error(
+                "event refused by the store; dead-lettered",
+                metadata: ["worker.reason": "\(reason)", "dossier.code": "\(consumed.event.subject.rawValue)"])
+            _ = try await write([
+                .deadLetter(
+                    DeadLetter(
+                        topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
+                        key: consumed.key, value: consumed.bytes, errorClass: "store_refused", reason: reason))
+            ])
+            return [.deadLettered(reason: reason)]
+        }
+    }
+
+    private func write(_ items: [BatchItem]) async throws -> [EventOutcome] {
+        let writer = writer
+        var events: [ConsumedEvent] = []
+        var letters: [DeadLetter] = []
+        for item in items {
+            switch item {
+            case .event(let event): events.append(event)
+            case .deadLetter(let letter): letters.append(letter)
+            }
+        }
+        let (toWrite, deadLetters) = (events, letters)
+        return try await connection.withTransaction(retrying: retryPolicy) { session in
+            try writer.write(toWrite, deadLetters: deadLetters, in: session)
+        }
+    }
+
+    /// Failures that clear by themselves: the connection, a failover, serialization failures and deadlocks,
+    /// resource shortages (class 53) and operator intervention (class 57).
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? PostgresError else { return false }
+        if error.isConnectionProblem || error.isTransactionRetriable || error.code == .closed { return true }
+        guard let state = error.sqlState else { return false }
+        return state.class == "53" || state.class == "57" || state.class == "58" || state == .readOnlySQLTransaction
+    }
+
+    /// Full-jitter exponential backoff: 100 ms doubling to 30 s.
+    static func backoff(afterAttempt attempt: Int) -> Duration {
+        let ceiling = min(100 * (1 << min(attempt - 1, 9)), 30_000)
+        return .milliseconds(Int.random(in: ceiling / 2...ceiling))
     }
 
     private func letter(_ message: KafkaMessage, errorClass: String, reason: String) -> DeadLetter {
@@ -140,6 +227,12 @@ public final class DossierEventWorker: Sendable {
         done.wait()
         return result.withLock { $0 }
     }
+}
+
+/// One consumed record in a batch: an event to apply, or a record already known to be dead.
+private enum BatchItem {
+    case event(ConsumedEvent)
+    case deadLetter(DeadLetter)
 }
 
 /// Lets a revocation wait until the batch being processed is finished (and its offsets stored). Only the

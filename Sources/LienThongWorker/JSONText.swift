@@ -25,11 +25,21 @@ enum JSONText {
 
     /// An RFC 3339 timestamp at UTC+7 (Asia/Ho_Chi_Minh), second precision.
     static func timestamp(_ date: Date) -> String {
+        let (day, seconds) = localTime(date)
+        return "\(day)T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))+07:00"
+    }
+
+    /// The national portal's `yyyyMMddHHmmss` at UTC+7.
+    static func portalTimestamp(_ date: Date) -> String {
+        let (day, seconds) = localTime(date)
+        return "\(day.year)\(two(day.month))\(two(day.day))\(two(seconds / 3600))\(two(seconds / 60 % 60))\(two(seconds % 60))"
+    }
+
+    private static func localTime(_ date: Date) -> (day: CivilDate, seconds: Int) {
         let local = Int64(date.timeIntervalSince1970.rounded(.down)) + 7 * 3600
         let days = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
-        let seconds = Int(local - Int64(days) * 86_400)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(CivilDate(daysSinceEpoch: days))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))+07:00"
+        return (CivilDate(daysSinceEpoch: days), Int(local - Int64(days) * 86_400))
     }
+
+    private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }

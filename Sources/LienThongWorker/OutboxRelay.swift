@@ -1,3 +1,4 @@
+import Foundation
 public import LienThongKafka
 public import LienThongPostgres
 public import Logging
@@ -7,13 +8,19 @@ public import Logging
 /// Rows are claimed with `FOR UPDATE SKIP LOCKED` among those not yet published, in id order, never by "id greater
 /// than the last one seen": a row whose transaction commits late with a lower id is still found. The claim (row
 /// locks) is held while the records are produced, so relays of a fleet never publish the same row at the same
-/// time. A crash between the broker's confirmation and the mark publishes the row again with the same event id
-/// (the `ce_id` header), which consumers deduplicate.
+/// time. Rows belong to one of ``shardCount`` shards by a hash of their dossier; a relay claims only shards whose
+/// transaction advisory lock it holds, so one dossier's records are published by one relay at a time, in id order
+/// (the order its transactions committed them). A crash between the broker's confirmation and the mark publishes
+/// the row again with the same event id (the `ce_id` header), which consumers deduplicate.
 public final class OutboxRelay: Sendable {
     private let connection: PostgresConnection
     private let producer: KafkaProducer
     private let batchSize: Int
     private let logger: Logger
+    /// The number of outbox shards (a hash of the dossier code); each is published by one relay at a time.
+    public static let shardCount = 16
+    /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
+    static let shardLockClass: Int32 = 0x4C54_0001
 
     /// Creates a relay with its own connection (it holds a transaction open while producing).
     public init(connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 500, logger: Logger) {
@@ -36,19 +43,31 @@ public final class OutboxRelay: Sendable {
         let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage)] in
             try session.runScript("BEGIN")
             do {
+                let shards = try session.query(
+                    """
+                    SELECT s::int4 FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS s
+                    WHERE pg_try_advisory_xact_lock(\(Self.shardLockClass), s)
+                    """, prepared: true
+                ).map { try $0.decode(Int32.self, at: 0) }
+                guard !shards.isEmpty else { return [] }
                 return try session.query(
                     """
-                    SELECT id, topic, key, event_id, event_type, payload FROM outbox
-                    WHERE published_at IS NULL ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers FROM outbox
+                    WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
+                    ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
                     """, prepared: true
                 ).map { row in
                     let (id, topic, key, eventID, eventType) = try row.decode(
                         (Int64, String, String, String, String).self)
                     let payload = try row.decode(PostgresJSONB.self, at: 5)
-                    let headers = [
+                    var headers = [
                         KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
                         KafkaHeader(name: "ce_source", string: "/lienthong"),
                     ]
+                    if let correlation = try row.decode(String?.self, at: 6) {
+                        headers.append(KafkaHeader(name: "correlation_id", string: correlation))
+                    }
+                    headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 7))
                     return (
                         id,
                         KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload.utf8, headers: headers)
@@ -87,6 +106,14 @@ public final class OutboxRelay: Sendable {
             }
         }
         return mark ? delivered.count : 0
+    }
+
+    /// The stored extra headers (a JSON object of strings), sorted by name.
+    private static func extraHeaders(_ json: PostgresJSONB) -> [KafkaHeader] {
+        guard json.utf8.count > 2,
+            let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
+        else { return [] }
+        return object.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, string: $0.value) }
     }
 
     /// Publishes until cancelled: drains the outbox, then sleeps until a `lienthong_outbox` notification or

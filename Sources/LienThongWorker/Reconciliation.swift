@@ -22,6 +22,11 @@ public struct ReconciliationReport: Sendable, Hashable, CustomStringConvertible 
     public var unpublished = 0
     /// Partitions whose stored position is behind their end offset.
     public var partitionsBehind = 0
+    /// Applied status changes (history rows of submissions, receipts and status changes) without their status
+    /// event in the outbox.
+    public var missingStatusEvents = 0
+    /// The first unaccounted offsets, as `topic/partition@offset`, to name what is missing.
+    public var missingOffsets: [String] = []
 
     /// An empty report.
     public init() {}
@@ -29,13 +34,20 @@ public struct ReconciliationReport: Sendable, Hashable, CustomStringConvertible 
     /// Offsets neither in the inbox nor explained as re-sends.
     public var lost: Int { unaccountedOffsets - resentOffsets }
 
-    /// Whether everything is accounted for.
-    public var isClean: Bool { lost == 0 && appliedTwice == 0 && unpublished == 0 && partitionsBehind == 0 }
+    /// Events still held for a version gap (accounted for, but not final).
+    public var held: Int { outcomes["held"] ?? 0 }
+
+    /// Whether everything is accounted for and final.
+    public var isClean: Bool {
+        lost == 0 && appliedTwice == 0 && unpublished == 0 && partitionsBehind == 0 && held == 0
+            && missingStatusEvents == 0
+    }
 
     public var description: String {
         let outcomeList = outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "offsets=\(offsets) \(outcomeList) resent=\(resentOffsets) lost=\(lost) applied_twice=\(appliedTwice) "
-            + "unpublished=\(unpublished) partitions_behind=\(partitionsBehind)"
+            + "unpublished=\(unpublished) partitions_behind=\(partitionsBehind) "
+            + "missing_status_events=\(missingStatusEvents)"
     }
 }
 
@@ -69,7 +81,11 @@ public enum Reconciliation {
                 let ids = eventIDsByOffset[partition] ?? [:]
                 for offset in 0..<end where recorded[offset] == nil {
                     report.unaccountedOffsets += 1
-                    if let id = ids[offset], seenIDs.contains(id) { report.resentOffsets += 1 }
+                    if let id = ids[offset], seenIDs.contains(id) {
+                        report.resentOffsets += 1
+                    } else if report.missingOffsets.count < 20 {
+                        report.missingOffsets.append("\(partition.topic)/\(partition.partition)@\(offset)")
+                    }
                 }
                 let stored =
                     try session.query(
@@ -83,6 +99,13 @@ public enum Reconciliation {
             report.appliedTwice = try session.query(
                 "SELECT coalesce(sum(n - 1), 0)::int8 FROM (SELECT count(*) AS n FROM dossier_history GROUP BY dossier, event_id) AS c"
             )[0].decode(Int.self, at: 0)
+            report.missingStatusEvents = try session.query(
+                """
+                SELECT count(*) FROM dossier_history h
+                WHERE h.event_type IN ('vn.gov.lienthong.dossier.submitted', 'vn.gov.lienthong.dossier.received',
+                                       'vn.gov.lienthong.dossier.status-changed')
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = 'status-' || h.dossier || '-' || h.version)
+                """)[0].decode(Int.self, at: 0)
             report.unpublished = try session.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(
                 Int.self, at: 0)
             return report

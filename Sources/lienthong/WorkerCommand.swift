@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LienThongDomain
 import LienThongKafka
 import LienThongPostgres
 import LienThongWorker
@@ -14,16 +15,15 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Run one per consumer-group member; members share the partitions of --topic. Positions live in \
             PostgreSQL (consumer_position), so a restarted worker resumes exactly where its last committed batch \
-            ended. SIGTERM or SIGINT stops fetching, finishes the batch in progress, commits and exits 0.
+            ended. While PostgreSQL is unreachable the worker pauses the affected partitions and retries with \
+            backoff. It also watches deadlines (SLA warnings, held events past --gap-hold-seconds); the fleet \
+            shares that work under an advisory lock. SIGTERM or SIGINT stops fetching, finishes the batch in \
+            progress, commits, flushes and exits 0.
             """
     )
 
-    @Option(help: "Kafka bootstrap servers (default: $LIENTHONG_KAFKA_BROKERS).")
-    var brokers: String?
-
-    @Option(
-        name: .long, help: "A libpq conninfo string or postgresql:// URI (default: $DATABASE_URL, then PG* variables).")
-    var databaseURL: String?
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var outbound: TopicOptions
 
     @Option(help: "The inbound topic.")
     var topic = "dossier.events"
@@ -31,17 +31,20 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The consumer group shared by the fleet.")
     var group = "lienthong-workers"
 
-    @Option(help: "The topic status events go to.")
-    var statusTopic = "dossier.status"
-
-    @Option(help: "The dead-letter topic.")
-    var deadLetterTopic = "dossier.events.dlq"
-
     @Option(help: "This worker's name in dead-letter records (default: the host name).")
     var workerID: String?
 
-    @Option(name: .customLong("kafka-property"), help: "A librdkafka property, name=value (repeatable).")
-    var kafkaProperties: [String] = []
+    @Option(help: "The reference-data directory (units, agencies, catalogue, calendar).")
+    var referenceData = "Schemas/reference-data"
+
+    @Option(help: "How a clock paused for a supplement resumes: restart or extend.")
+    var resumePolicy = "restart"
+
+    @Option(help: "Seconds between deadline scans.")
+    var watchIntervalSeconds = 30
+
+    @Option(help: "Seconds an event may wait for the versions before it, then it goes to triage.")
+    var gapHoldSeconds = 600
 
     @Flag(help: "Also publish the outbox from this process.")
     var relay = false
@@ -49,73 +52,63 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "lienthong.worker")
         logger.logLevel = .info
-        let environment = ProcessInfo.processInfo.environment
-        guard let brokers = brokers ?? environment["LIENTHONG_KAFKA_BROKERS"], !brokers.isEmpty else {
-            throw ValidationError("missing Kafka brokers: pass --brokers or set LIENTHONG_KAFKA_BROKERS")
+        let brokers = try connection.bootstrapServers()
+        let properties = try connection.properties()
+        guard let policy = SLAResumePolicy(rawValue: resumePolicy) else {
+            throw ValidationError("--resume-policy must be restart or extend, got \(resumePolicy)")
         }
-        var properties: [String: String] = [:]
-        for property in kafkaProperties {
-            let parts = property.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else {
-                throw ValidationError("--kafka-property expects name=value, got \(property)")
-            }
-            properties[String(parts[0])] = String(parts[1])
+        let tables: ReferenceData
+        do {
+            tables = try ReferenceData.load(directory: referenceData)
+        } catch {
+            throw ValidationError("--reference-data: \(error)")
         }
-        let database = PostgresConfiguration(connectionString: databaseURL ?? environment["DATABASE_URL"] ?? "")
+        let database = connection.database
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: group)
         consumerConfiguration.properties = properties
-        var writer = DossierBatchWriter(consumerGroup: group)
-        writer.statusTopic = statusTopic
-        writer.deadLetterTopic = deadLetterTopic
-        writer.workerID = workerID ?? ProcessInfo.processInfo.hostName
+        let name = workerID ?? ProcessInfo.processInfo.hostName
+        var writer = DossierBatchWriter(consumerGroup: group, referenceData: tables)
+        writer.topics = outbound.topics
+        writer.workerID = name
+        writer.resumePolicy = policy
+        var watcher = DeadlineWatcher(calendar: tables.calendar)
+        watcher.topics = outbound.topics
+        watcher.workerID = name
+        watcher.gapHoldTime = .seconds(gapHoldSeconds)
 
         let worker = try DossierEventWorker(
             consumerConfiguration: consumerConfiguration, topic: topic,
             connection: try await PostgresConnection.connect(configuration: database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
-        producerConfiguration.properties = properties.filter {
-            !$0.key.hasPrefix("group.") && $0.key != "session.timeout.ms"
-        }
-        let producer = relay ? try KafkaProducer(configuration: producerConfiguration, logger: logger) : nil
-        let listener =
-            relay
-            ? try PostgresNotificationListener(configuration: database, channels: ["lienthong_outbox"], logger: logger)
-            : nil
-        var relayTask: Task<Void, Never>?
-        if let producer, let listener {
-            let outboxRelay = OutboxRelay(
-                connection: try await PostgresConnection.connect(configuration: database, logger: logger),
-                producer: producer,
-                logger: logger)
-            relayTask = Task { try? await outboxRelay.run(listener: listener) }
-        }
+        let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
+        let watchInterval = Duration.seconds(watchIntervalSeconds)
+        let watching = Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) }
+        let relaying = relay ? try await RelayCommand.startRelay(connection: connection, logger: logger) : nil
 
         logger.info("worker started", metadata: ["kafka.topic": "\(topic)", "kafka.group": "\(group)"])
         let running = Task { await worker.run() }
-        await Self.waitForTerminationSignal()
+        await waitForTerminationSignal()
         logger.info("worker stopping")
         await worker.close()
         await running.value
-        relayTask?.cancel()
-        await listener?.stop()
-        await producer?.close()
+        watching.cancel()
+        await relaying?.stop()
         logger.info("worker stopped")
     }
+}
 
-    /// Waits for SIGTERM or SIGINT (their default actions replaced, so the process stops gracefully).
-    private static func waitForTerminationSignal() async {
-        let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            signal(number) { _ in }
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
-        for await _ in signals { break }
-        sources.forEach { $0.cancel() }
+/// Waits for SIGTERM or SIGINT (their default actions replaced, so the process stops gracefully).
+func waitForTerminationSignal() async {
+    let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
+    var sources: [any DispatchSourceSignal] = []
+    for number in [SIGTERM, SIGINT] {
+        signal(number) { _ in }
+        let source = DispatchSource.makeSignalSource(signal: number)
+        source.setEventHandler { continuation.yield(number) }
+        source.resume()
+        sources.append(source)
     }
+    for await _ in signals { break }
+    sources.forEach { $0.cancel() }
 }

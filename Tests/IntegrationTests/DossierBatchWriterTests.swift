@@ -43,7 +43,7 @@ private func lifecycle(dossier: String = "001.00.80.H26-250702-0001", from offse
 
 @Suite("Dossier batch writer against the throwaway PostgreSQL")
 struct DossierBatchWriterTests {
-    let writer = DossierBatchWriter(consumerGroup: "workers")
+    let writer = DossierBatchWriter(consumerGroup: "workers", referenceData: testReferenceData)
 
     private func prepared(_ database: TestDatabase) async throws -> PostgresConnection {
         let connection = try await database.connect()
@@ -65,10 +65,17 @@ struct DossierBatchWriterTests {
             )
             .map { try $0.decode((String, Int32, Int64, Int64).self) }
             #expect(states.map(\.1) == [9, 9] && states.map(\.2) == [4, 4] && states.map(\.3) == [4, 4])
-            let outbox = try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0)
-            #expect(outbox == 6, "three status changes per dossier: received, processing, resolved")
-            let payload = try await connection.query("SELECT payload FROM outbox ORDER BY id LIMIT 1")[0].decode(
-                PostgresJSONB.self, at: 0)
+            let byTopic = try await connection.query("SELECT topic, count(*) FROM outbox GROUP BY topic").map {
+                try $0.decode((String, Int).self)
+            }
+            #expect(
+                Dictionary(uniqueKeysWithValues: byTopic)
+                    == ["dossier.status": 6, "dossier.work.commune": 6, "portal.sync": 8],
+                "per dossier: three status changes (received, processing, resolved), three work items (process, step, "
+                    + "return the result), a portal record for every event")
+            let payload = try await connection.query(
+                "SELECT payload FROM outbox WHERE topic = 'dossier.status' ORDER BY id LIMIT 1"
+            )[0].decode(PostgresJSONB.self, at: 0)
             #expect(payload.text.contains(#""statusName": "received""#))
             #expect(
                 try await connection.query("SELECT next_offset FROM consumer_position")[0].decode(Int64.self, at: 0)
@@ -89,7 +96,7 @@ struct DossierBatchWriterTests {
             let again = try await connection.withTransaction { try writer.write(batch + batch, in: $0) }
             #expect(again.allSatisfy { $0 == .duplicate })
             #expect(try await connection.query("SELECT count(*) FROM dossier_history")[0].decode(Int.self, at: 0) == 4)
-            #expect(try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0) == 3)
+            #expect(try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0) == 10)
             await connection.close()
         }
     }

@@ -28,8 +28,8 @@ struct DossierEventWorkerTests {
     private func makeWorker(
         _ kafka: TestKafka, _ database: TestDatabase, topic: String
     ) async throws -> DossierEventWorker {
-        var writer = DossierBatchWriter(consumerGroup: kafka.uniqueName("workers"))
-        writer.deadLetterTopic = "dlq"
+        var writer = DossierBatchWriter(consumerGroup: kafka.uniqueName("workers"), referenceData: testReferenceData)
+        writer.topics.deadLetter = "dlq"
         return try DossierEventWorker(
             consumerConfiguration: kafka.consumerConfiguration(group: "workers"), topic: topic,
             connection: try await database.connect(), positionsConnection: try await database.connect(), writer: writer,

@@ -61,6 +61,32 @@ public struct SLAClock: Sendable, Hashable {
         lastChange = startedAt
     }
 
+    /// Restores a clock persisted earlier (the store's columns), for applying the next changes to it.
+    public static func restored(
+        startedAt: Date, duration: StatutoryDuration, originalDueAt: Date, dueAt: Date, pausedAt: Date?,
+        pausedWorkingSeconds: Int64, changedAt: Date
+    ) -> SLAClock {
+        SLAClock(
+            startedAt: startedAt, duration: duration, originalDueAt: originalDueAt, dueAt: dueAt, pausedAt: pausedAt,
+            pausedWorkingSeconds: pausedWorkingSeconds, lastChange: changedAt)
+    }
+
+    private init(
+        startedAt: Date, duration: StatutoryDuration, originalDueAt: Date, dueAt: Date, pausedAt: Date?,
+        pausedWorkingSeconds: Int64, lastChange: Date
+    ) {
+        self.startedAt = startedAt
+        self.duration = duration
+        self.originalDueAt = originalDueAt
+        self.dueAt = dueAt
+        self.pausedAt = pausedAt
+        self.pausedWorkingSeconds = pausedWorkingSeconds
+        self.lastChange = lastChange
+    }
+
+    /// When the clock last changed (start, pause, resume or reset), for persisting it.
+    public var changedAt: Date { lastChange }
+
     /// Whether the clock is paused.
     public var isPaused: Bool { pausedAt != nil }
 
@@ -110,7 +136,11 @@ public struct SLAClock: Sendable, Hashable {
 
     /// The deadline warnings that hold at `now` for an unresolved dossier.
     public func warnings(at now: Date, calendar: WorkingCalendar) -> Set<SLAWarning> {
-        guard !isPaused else { return [] }
+        isPaused ? [] : Self.warnings(dueAt: dueAt, at: now, calendar: calendar)
+    }
+
+    /// The deadline warnings that hold at `now` for a running (not paused) clock due at `dueAt`.
+    public static func warnings(dueAt: Date, at now: Date, calendar: WorkingCalendar) -> Set<SLAWarning> {
         if now > dueAt { return [.overdue] }
         return calendar.workingSeconds(from: now, to: dueAt) <= calendar.officeHours.secondsPerDay
             ? [.dueWithinOneWorkingDay] : []

@@ -6,5 +6,11 @@ public struct ReferenceDataError: Error, Hashable, Sendable, CustomStringConvert
     /// What is wrong.
     public let reason: String
 
+    /// Creates an error naming the data set and what is wrong with it.
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+
     public var description: String { "\(source): \(reason)" }
 }

@@ -36,6 +36,13 @@ public struct DossierState: Sendable, Hashable {
         return state
     }
 
+    /// The same state with the holder the router chose (nil once the dossier is closed).
+    public func routed(to holder: AgencyID?) -> DossierState {
+        var next = self
+        next.holder = holder
+        return next
+    }
+
     init(code: DossierCode, status: DossierStatus, version: Int64, at: Date) {
         self.code = code
         self.status = status

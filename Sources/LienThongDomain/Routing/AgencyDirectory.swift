@@ -11,6 +11,25 @@ public struct Agency: Sendable, Hashable {
     public let commune: CommuneCode?
 }
 
+/// The kind of receiving system a routed work item goes to (one topic each).
+public enum DestinationClass: String, Sendable, Hashable, CaseIterable {
+    /// Commune and ward service points, their police, and the city service centre's branches.
+    case commune
+    /// City or provincial departments (Sở).
+    case department
+    /// Vertical and ministry agencies: land registry, tax, social insurance.
+    case ministryAgency = "ministry_agency"
+}
+
+extension Agency {
+    /// Which class of receiving system this agency belongs to, by its unit type.
+    public var destinationClass: DestinationClass {
+        if type.hasPrefix("commune_") || type.hasPrefix("service_center") { return .commune }
+        if type.hasPrefix("department_") { return .department }
+        return .ministryAgency
+    }
+}
+
 /// Agencies by id, and by (province, type, commune) for routing.
 public struct AgencyDirectory: Sendable {
     private struct Key: Hashable {

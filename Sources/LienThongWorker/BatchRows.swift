@@ -1,0 +1,193 @@
+import Foundation
+import LienThongDomain
+import LienThongPostgres
+
+/// History rows gathered for one multi-row insert.
+struct HistoryRows {
+    var records: [AuditRecord] = []
+    var previous: [PostgresBytes] = []
+    var hashes: [PostgresBytes] = []
+
+    mutating func append(_ record: AuditRecord, previous: [UInt8], hash: [UInt8]) {
+        records.append(record)
+        self.previous.append(PostgresBytes(previous))
+        hashes.append(PostgresBytes(hash))
+    }
+
+    func insert(in session: PostgresSession) throws {
+        guard !records.isEmpty else { return }
+        try session.query(
+            """
+            INSERT INTO dossier_history (dossier, sequence, version, event_id, event_type, status, occurred_at_ms,
+                                         payload_sha256, prev_hash, hash)
+            SELECT * FROM unnest(\(records.map(\.dossier))::text[], \(records.map(\.sequence))::int8[],
+                                 \(records.map(\.version))::int8[], \(records.map(\.eventID))::text[],
+                                 \(records.map(\.eventType))::text[], \(records.map { Int32($0.status) })::int2[],
+                                 \(records.map(\.occurredAtMilliseconds))::int8[],
+                                 \(records.map { PostgresBytes($0.payloadDigest) })::bytea[], \(previous)::bytea[], \(hashes)::bytea[])
+            """, prepared: true)
+    }
+}
+
+/// Outbox rows gathered for one multi-row insert, with a wake-up for the relays.
+struct OutboxRows {
+    private(set) var records: [OutboxRecord] = []
+
+    mutating func append(_ record: OutboxRecord) {
+        records.append(record)
+    }
+
+    /// Inserts the rows (an event id already queued is skipped) and notifies the relays.
+    func insert(in session: PostgresSession) throws {
+        guard !records.isEmpty else { return }
+        let headers = records.map { record -> PostgresJSONB in
+            var json = "{"
+            var index = 0
+            while index + 1 < record.headers.count {
+                if index > 0 { json += "," }
+                json += JSONText.string(record.headers[index]) + ":" + JSONText.string(record.headers[index + 1])
+                index += 2
+            }
+            return PostgresJSONB(json + "}")
+        }
+        try session.query(
+            """
+            INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier, shard, correlation_id, headers)
+            SELECT t, k, i, y, p, d, (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, c, h
+            FROM unnest(\(records.map(\.topic))::text[], \(records.map(\.key))::text[], \(records.map(\.eventID))::text[],
+                        \(records.map(\.type))::text[], \(records.map { PostgresJSONB($0.payload) })::jsonb[],
+                        \(records.map(\.dossier))::text[], \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
+                AS u(t, k, i, y, p, d, c, h)
+            ON CONFLICT (event_id) DO NOTHING
+            """, prepared: true)
+        try session.query("SELECT pg_notify('lienthong_outbox', '')")
+    }
+}
+
+/// Inbox rows gathered for one multi-row insert, and outcomes of held events decided later.
+struct InboxRows {
+    var ids: [String] = []
+    var topics: [String] = []
+    var partitions: [Int32] = []
+    var offsets: [Int64] = []
+    var outcomes: [String] = []
+    var reasons: [String?] = []
+    /// Held events (already in the inbox as `held`) and what became of them.
+    var updates: [(id: String, outcome: String, reason: String?)] = []
+
+    mutating func append(_ consumed: ConsumedEvent, outcome: String, reason: String?) {
+        append(
+            id: consumed.event.id, topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
+            outcome: outcome, reason: reason)
+    }
+
+    mutating func append(id: String, topic: String, partition: Int32, offset: Int64, outcome: String, reason: String?) {
+        ids.append(id)
+        topics.append(topic)
+        partitions.append(partition)
+        offsets.append(offset)
+        outcomes.append(outcome)
+        reasons.append(reason)
+    }
+
+    func insert(in session: PostgresSession) throws {
+        if !ids.isEmpty {
+            try session.query(
+                """
+                INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
+                SELECT * FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
+                                     \(outcomes)::text[], \(reasons)::text[])
+                """, prepared: true)
+        }
+        if !updates.isEmpty {
+            try session.query(
+                """
+                UPDATE inbox SET outcome = u.o, reason = u.r
+                FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.outcome))::text[], \(updates.map(\.reason))::text[])
+                    AS u(i, o, r)
+                WHERE inbox.event_id = u.i
+                """, prepared: true)
+        }
+    }
+}
+
+/// An event waiting for the versions before it.
+struct HeldEvent {
+    var consumed: ConsumedEvent
+    /// Whether it is already stored in `held_event` (held by an earlier batch).
+    var isStored: Bool
+}
+
+/// Held events to store, and stored ones released or triaged.
+struct HeldRows {
+    var new: [ConsumedEvent] = []
+    var removed: [String] = []
+
+    func write(in session: PostgresSession) throws {
+        if !new.isEmpty {
+            try session.query(
+                """
+                INSERT INTO held_event (event_id, dossier, version, topic, partition, "offset", key, value)
+                SELECT * FROM unnest(\(new.map(\.event.id))::text[], \(new.map(\.event.subject.rawValue))::text[],
+                                     \(new.map { $0.event.dossierVersion ?? 0 })::int8[], \(new.map(\.topic))::text[],
+                                     \(new.map(\.partition))::int4[], \(new.map(\.offset))::int8[],
+                                     \(new.map { $0.key.map(PostgresBytes.init) })::bytea[],
+                                     \(new.map { PostgresBytes($0.bytes) })::bytea[])
+                """, prepared: true)
+        }
+        if !removed.isEmpty {
+            try session.query("DELETE FROM held_event WHERE event_id = ANY(\(removed))", prepared: true)
+        }
+    }
+
+    /// Loads and locks the held events of the batch's dossiers (rows a sweeper is triaging are waited for, then
+    /// skipped as gone).
+    static func load(
+        _ codes: Set<String>, decoder: InboundEventDecoder, in session: PostgresSession
+    ) throws -> [String: [Int64: HeldEvent]] {
+        let rows = try session.query(
+            """
+            SELECT topic, partition, "offset", key, value FROM held_event
+            WHERE dossier = ANY(\(Array(codes))) ORDER BY event_id FOR UPDATE
+            """, prepared: true)
+        var held: [String: [Int64: HeldEvent]] = [:]
+        for row in rows {
+            let (topic, partition, offset) = try row.decode((String, Int32, Int64).self)
+            let key = try row.decode(PostgresBytes?.self, at: 3)?.bytes
+            let value = try row.decode(PostgresBytes.self, at: 4).bytes
+            // Held events were decoded once already; the decoder is deterministic.
+            guard case .success(let event) = decoder.decode(value), let version = event.dossierVersion else { continue }
+            let consumed = ConsumedEvent(
+                topic: topic, partition: partition, offset: offset, key: key, bytes: value, event: event)
+            held[event.subject.rawValue, default: [:]][version] = HeldEvent(consumed: consumed, isStored: true)
+        }
+        return held
+    }
+}
+
+/// Dossiers queued for a person to route.
+struct TriageRows {
+    var dossiers: [String] = []
+    var eventIDs: [String] = []
+    var reasons: [String] = []
+    var candidates: [String] = []
+
+    mutating func append(dossier: String, eventID: String, reason: String, candidates: [String]) {
+        dossiers.append(dossier)
+        eventIDs.append(eventID)
+        reasons.append(reason)
+        self.candidates.append(candidates.joined(separator: ","))
+    }
+
+    /// One open triage entry per dossier and reason; a second is not added.
+    func insert(in session: PostgresSession) throws {
+        guard !dossiers.isEmpty else { return }
+        try session.query(
+            """
+            INSERT INTO triage (dossier, event_id, reason, candidates)
+            SELECT d, e, r, COALESCE(string_to_array(NULLIF(c, ''), ','), '{}')
+            FROM unnest(\(dossiers)::text[], \(eventIDs)::text[], \(reasons)::text[], \(candidates)::text[]) AS u(d, e, r, c)
+            ON CONFLICT DO NOTHING
+            """, prepared: true)
+    }
+}

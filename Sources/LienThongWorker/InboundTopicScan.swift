@@ -1,0 +1,65 @@
+public import Foundation
+public import LienThongKafka
+public import Logging
+
+/// Reads an inbound topic from its start to its current end, for reconciliation: the end offset of every
+/// partition and the event id at each offset (records without a readable id have none).
+public struct InboundTopicScan: Sendable {
+    /// The log end offset of each partition when the scan started.
+    public var endOffsets: [KafkaTopicPartition: Int64] = [:]
+    /// The event id at each offset.
+    public var eventIDsByOffset: [KafkaTopicPartition: [Int64: String]] = [:]
+
+    /// Scans `topic` with a consumer of its own (a throwaway group that commits nothing).
+    /// - Throws: ``KafkaError``, or `CancellationError` if the end is not reached within `timeout`.
+    public static func read(
+        topic: String, bootstrapServers: String, properties: [String: String] = [:], timeout: Duration = .seconds(120),
+        logger: Logger
+    ) async throws -> InboundTopicScan {
+        var configuration = KafkaConsumerConfiguration(
+            bootstrapServers: bootstrapServers, groupID: "lienthong-reconcile-\(UUID().uuidString)")
+        configuration.properties = properties
+        configuration.autoCommitInterval = nil
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        var scan = InboundTopicScan()
+        scan.endOffsets = try await consumer.endOffsets(of: topic)
+        var remaining = Set(scan.endOffsets.filter { $0.value > 0 }.keys)
+        guard !remaining.isEmpty else {
+            await consumer.close()
+            return scan
+        }
+        try consumer.subscribe(topics: [topic])
+        let deadline = ContinuousClock.now + timeout
+        let ends = scan.endOffsets
+        let reading = Task { [scan] () -> InboundTopicScan in
+            var scan = scan
+            for await batch in consumer.batches {
+                for message in batch {
+                    if let value = message.value, let id = Self.eventID(value) {
+                        scan.eventIDsByOffset[message.topicPartition, default: [:]][message.offset] = id
+                    }
+                    if message.nextOffset >= ends[message.topicPartition] ?? 0 {
+                        remaining.remove(message.topicPartition)
+                    }
+                }
+                if remaining.isEmpty { break }
+            }
+            return scan
+        }
+        let watchdog = Task {
+            try? await Task.sleep(until: deadline)
+            if !Task.isCancelled { await consumer.close() }
+        }
+        scan = await reading.value
+        watchdog.cancel()
+        await consumer.close()
+        guard scan.eventIDsByOffset.values.reduce(0, { $0 + $1.count }) > 0 || ends.values.allSatisfy({ $0 == 0 })
+        else { throw CancellationError() }
+        return scan
+    }
+
+    /// The `id` attribute of a JSON event, if it has one.
+    static func eventID(_ value: [UInt8]) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any])?["id"] as? String
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import LienThongDomain
+import LienThongPostgres
+
+/// What a dossier is about, from its opening event: routing needs it for every later event.
+struct DossierProfile {
+    var procedure: ProcedureCode
+    /// The commune as named by the sender (possibly pre-merger; resolved with the filing date when routing).
+    var commune: CommuneCode
+    var channel: SubmissionChannel
+    var returnsByPost: Bool
+}
+
+/// One row of the `dossier` table, as the batch writer reads, changes and writes it back.
+struct StoredDossier {
+    var state: DossierState
+    /// The last history row's sequence (0: no row yet).
+    var sequence: Int64
+    var lastHash: [UInt8]
+    var profile: DossierProfile?
+    var submittedAt: Date?
+    var clock: SLAClock?
+    var resolvedAt: Date?
+    var onTimeClass: OnTimeClass?
+    var triageReason: String?
+
+    init(state: DossierState) {
+        self.state = state
+        self.sequence = 0
+        self.lastHash = AuditChain.genesis
+    }
+
+    /// Loads and locks (`FOR UPDATE`) the dossiers of a batch, in code order so concurrent batches cannot deadlock.
+    static func load(
+        _ codes: Set<String>, catalogue: ProcedureCatalogue, in session: PostgresSession
+    ) throws -> [String: StoredDossier] {
+        var dossiers: [String: StoredDossier] = [:]
+        let rows = try session.query(
+            """
+            SELECT code, status, version, holder, step, status_changed_at, portal_synced_version, history_sequence,
+                   last_hash, procedure, commune, channel, returns_by_post, submitted_at, clock_started_at,
+                   clock_changed_at, due_at, original_due_at, paused_at, paused_working_seconds, resolved_at,
+                   on_time_class, triage_reason
+            FROM dossier WHERE code = ANY(\(Array(codes))) ORDER BY code FOR UPDATE
+            """, prepared: true)
+        for row in rows {
+            let code = try DossierCode(try row.decode(String.self, at: 0))
+            guard let status = DossierStatus(rawValue: Int(try row.decode(Int32.self, at: 1))) else { continue }
+            let holder = try row.decode(String?.self, at: 3).map { try AgencyID($0) }
+            var dossier = StoredDossier(
+                state: DossierState.restored(
+                    code: code, status: status, version: try row.decode(Int64.self, at: 2), holder: holder,
+                    step: Int(try row.decode(Int32.self, at: 4)), statusChangedAt: try row.decode(Date.self, at: 5),
+                    portalSyncedVersion: try row.decode(Int64.self, at: 6)))
+            dossier.sequence = try row.decode(Int64.self, at: 7)
+            dossier.lastHash = try row.decode(PostgresBytes.self, at: 8).bytes
+            if let procedure = try row.decode(String?.self, at: 9), let commune = try row.decode(String?.self, at: 10),
+                let channel = try row.decode(String?.self, at: 11).flatMap(SubmissionChannel.init(rawValue:))
+            {
+                dossier.profile = DossierProfile(
+                    procedure: try ProcedureCode(procedure), commune: try CommuneCode(commune), channel: channel,
+                    returnsByPost: try row.decode(Bool.self, at: 12))
+            }
+            dossier.submittedAt = try row.decode(Date?.self, at: 13)
+            if let started = try row.decode(Date?.self, at: 14), let profile = dossier.profile,
+                let procedure = catalogue.procedure(profile.procedure)
+            {
+                dossier.clock = SLAClock.restored(
+                    startedAt: started, duration: procedure.duration(online: profile.channel == .online),
+                    originalDueAt: try row.decode(Date.self, at: 17), dueAt: try row.decode(Date.self, at: 16),
+                    pausedAt: try row.decode(Date?.self, at: 18),
+                    pausedWorkingSeconds: try row.decode(Int64.self, at: 19),
+                    changedAt: try row.decode(Date?.self, at: 15) ?? started)
+            }
+            dossier.resolvedAt = try row.decode(Date?.self, at: 20)
+            dossier.onTimeClass = try row.decode(String?.self, at: 21).flatMap(OnTimeClass.init(rawValue:))
+            dossier.triageReason = try row.decode(String?.self, at: 22)
+            dossiers[code.rawValue] = dossier
+        }
+        return dossiers
+    }
+
+    /// Upserts the dossiers in one statement. The version guard keeps a late, older write from overwriting a
+    /// newer state.
+    static func save(_ dossiers: [StoredDossier], in session: PostgresSession) throws {
+        guard !dossiers.isEmpty else { return }
+        let states = dossiers.map(\.state)
+        let profiles = dossiers.map(\.profile)
+        let clocks = dossiers.map(\.clock)
+        try session.query(
+            """
+            INSERT INTO dossier (code, status, version, holder, step, status_changed_at, portal_synced_version,
+                                 history_sequence, last_hash, procedure, commune, channel, returns_by_post,
+                                 submitted_at, clock_started_at, clock_changed_at, due_at, original_due_at, paused_at,
+                                 paused_working_seconds, resolved_at, on_time_class, triage_reason, updated_at)
+            SELECT c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, COALESCE(rp, false), sa, cs, cc, du, od, pa,
+                   COALESCE(pw, 0), ra, ot, tr, now()
+            FROM unnest(\(states.map(\.code.rawValue))::text[], \(states.map { Int32($0.status.rawValue) })::int2[],
+                        \(states.map(\.version))::int8[], \(states.map { $0.holder?.rawValue })::text[],
+                        \(states.map { Int32($0.step) })::int4[], \(states.map(\.statusChangedAt))::timestamptz[],
+                        \(states.map(\.portalSyncedVersion))::int8[], \(dossiers.map(\.sequence))::int8[],
+                        \(dossiers.map { PostgresBytes($0.lastHash) })::bytea[],
+                        \(profiles.map { $0?.procedure.rawValue })::text[], \(profiles.map { $0?.commune.rawValue })::text[],
+                        \(profiles.map { $0?.channel.rawValue })::text[], \(profiles.map { $0?.returnsByPost })::bool[],
+                        \(dossiers.map(\.submittedAt))::timestamptz[], \(clocks.map { $0?.startedAt })::timestamptz[],
+                        \(clocks.map { $0?.changedAt })::timestamptz[], \(clocks.map { $0?.dueAt })::timestamptz[],
+                        \(clocks.map { $0?.originalDueAt })::timestamptz[], \(clocks.map { $0?.pausedAt })::timestamptz[],
+                        \(clocks.map { $0?.pausedWorkingSeconds })::int8[], \(dossiers.map(\.resolvedAt))::timestamptz[],
+                        \(dossiers.map { $0.onTimeClass?.rawValue })::text[], \(dossiers.map(\.triageReason))::text[])
+                AS t(c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, rp, sa, cs, cc, du, od, pa, pw, ra, ot, tr)
+            ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
+                holder = EXCLUDED.holder, step = EXCLUDED.step, status_changed_at = EXCLUDED.status_changed_at,
+                portal_synced_version = EXCLUDED.portal_synced_version, history_sequence = EXCLUDED.history_sequence,
+                last_hash = EXCLUDED.last_hash, procedure = EXCLUDED.procedure, commune = EXCLUDED.commune,
+                channel = EXCLUDED.channel, returns_by_post = EXCLUDED.returns_by_post,
+                submitted_at = EXCLUDED.submitted_at, clock_started_at = EXCLUDED.clock_started_at,
+                clock_changed_at = EXCLUDED.clock_changed_at, due_at = EXCLUDED.due_at,
+                original_due_at = EXCLUDED.original_due_at, paused_at = EXCLUDED.paused_at,
+                paused_working_seconds = EXCLUDED.paused_working_seconds, resolved_at = EXCLUDED.resolved_at,
+                on_time_class = EXCLUDED.on_time_class, triage_reason = EXCLUDED.triage_reason, updated_at = now()
+            WHERE dossier.history_sequence < EXCLUDED.history_sequence
+            """, prepared: true)
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import LienThongKafka
+import LienThongPostgres
+import LienThongWorker
+import Logging
+
+/// `lienthong reconcile`: accounts for every inbound offset and every queued publication.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Check that every inbound offset was applied, deduplicated, dead-lettered or triaged, and published.",
+        discussion: """
+            Reads --topic from its start to its current end (a throwaway consumer group; nothing is committed), \
+            then checks PostgreSQL: each offset has an inbox row or is a re-send of an event id seen elsewhere; no \
+            event is twice in a dossier's history; every applied status change has its status event in the outbox \
+            and every outbox row is published; no event is still held for a version gap; the group's stored \
+            positions reach the end. Exits 0 when all holds, 1 otherwise, naming the first missing offsets.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "The inbound topic.")
+    var topic = "dossier.events"
+
+    @Option(help: "The worker fleet's consumer group.")
+    var group = "lienthong-workers"
+
+    @Option(help: "Seconds allowed for reading the topic.")
+    var timeoutSeconds = 120
+
+    func run() async throws {
+        var logger = Logger(label: "lienthong.reconcile")
+        logger.logLevel = .warning
+        let scan = try await InboundTopicScan.read(
+            topic: topic, bootstrapServers: try connection.bootstrapServers(), properties: try connection.properties(),
+            timeout: .seconds(timeoutSeconds), logger: logger)
+        let database = try await PostgresConnection.connect(configuration: connection.database, logger: logger)
+        let report = try await Reconciliation.run(
+            consumerGroup: group, endOffsets: scan.endOffsets, eventIDsByOffset: scan.eventIDsByOffset, on: database)
+        await database.close()
+        print(report)
+        if !report.missingOffsets.isEmpty {
+            print("missing offsets: " + report.missingOffsets.joined(separator: " "))
+        }
+        guard report.isClean else { throw ExitCode(1) }
+    }
+}
