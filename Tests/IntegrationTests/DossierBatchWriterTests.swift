@@ -6,24 +6,6 @@ import LienThongWorker
 import Logging
 import Testing
 
-private let decoder = InboundEventDecoder()
-
-/// A consumed inbound event built from JSON, as a worker would receive it.
-private func consumed(
-    _ type: String, dossier: String = "001.00.80.H26-250702-0001", version: Int, id: String? = nil, data: String,
-    offset: Int64, partition: Int32 = 0
-) throws -> ConsumedEvent {
-    let json = """
-        {"specversion":"1.0","id":"\(id ?? "\(dossier)-v\(version)")","source":"/agencies/001.00.80.H26",\
-        "type":"vn.gov.lienthong.\(type)","time":"2025-07-02T08:\(10 + version):00+07:00","subject":"\(dossier)",\
-        "dossierversion":\(version),"produceragency":"001.00.80.H26","correlationid":"c-\(version)","data":\(data)}
-        """
-    let bytes = Array(json.utf8)
-    return ConsumedEvent(
-        topic: "dossier.events", partition: partition, offset: offset, bytes: bytes,
-        event: try decoder.decode(bytes).get())
-}
-
 private let received =
     #"{"procedure":"1.001193","commune":"00004","channel":"counter","applicant":{"name":"Nguyễn Văn An"}}"#
 
@@ -71,8 +53,10 @@ struct DossierBatchWriterTests {
             #expect(
                 Dictionary(uniqueKeysWithValues: byTopic)
                     == ["dossier.status": 6, "dossier.work.commune": 6, "portal.sync": 8],
-                "per dossier: three status changes (received, processing, resolved), three work items (process, step, "
-                    + "return the result), a portal record for every event")
+                """
+                per dossier: three status changes (received, processing, resolved), three work items (process, step, \
+                return the result), a portal record for every event
+                """)
             let payload = try await connection.query(
                 "SELECT payload FROM outbox WHERE topic = 'dossier.status' ORDER BY id LIMIT 1"
             )[0].decode(PostgresJSONB.self, at: 0)
