@@ -117,4 +117,81 @@ struct DossierEventWorkerTests {
             await connection.close()
         }
     }
+
+    @Test func aRecordTheStoreRefusesIsIsolatedAndADatabaseOutageIsWaitedOut() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("dossier.events", partitions: 2)
+            let connection = try await database.connect()
+            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            // A rule of the store refuses one dossier, as an operator's constraint would.
+            let poison = "001.00.80.H26-250702-0003"
+            try await connection.query(
+                "ALTER TABLE dossier ADD CONSTRAINT refuse_one CHECK (code <> '001.00.80.H26-250702-0003')")
+
+            func records(version: Int, type: String, data: String) -> [KafkaProducerMessage] {
+                (1...6).map { index in
+                    let dossier = "001.00.80.H26-250702-000\(index)"
+                    return KafkaProducerMessage(
+                        topic: topic, key: dossier,
+                        value: eventJSON(dossier: dossier, version: version, type: type, data: data))
+                }
+            }
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            for result in await producer.send(
+                records(version: 1, type: "dossier.received", data: receivedData)
+                    + records(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#))
+            {
+                _ = try result.get()
+            }
+            let worker = try await makeWorker(kafka, database, topic: topic)
+            let running = Task { await worker.run() }
+            func waitForInbox(_ expected: Int) async throws {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await count("SELECT count(*) FROM inbox", on: connection) < expected,
+                    ContinuousClock.now < deadline
+                {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            try await waitForInbox(12)
+            #expect(try await count("SELECT count(*) FROM dossier WHERE status = 4", on: connection) == 5)
+            let letters = try await connection.query(
+                "SELECT payload->>'errorClass', payload->>'reason', key FROM outbox WHERE topic = 'dlq' ORDER BY id"
+            ).map { try $0.decode((String, String, String).self) }
+            #expect(letters.first.map { [$0.0, $0.1, $0.2] } == ["store_refused", "sqlstate_23514", poison])
+            #expect(letters.count == 2, "its next event is refused too: the dossier does not exist")
+
+            // An outage: the database refuses connections and the worker's are cut.
+            let testSession = try await count("SELECT pg_backend_pid()::int8", on: connection)
+            let admin = try await PostgresConnection.connect(
+                configuration: PostgresConfiguration(
+                    connectionString: database.url.replacingOccurrences(of: "/\(database.name)", with: "/postgres")),
+                logger: logger)
+            try await admin.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS false")
+            try await admin.query(
+                """
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = \(database.name) AND pid <> \(Int64(testSession))
+                """)
+            for result in await producer.send(
+                records(version: 3, type: "dossier.status-changed", data: #"{"status":9}"#))
+            {
+                _ = try result.get()
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await count("SELECT count(*) FROM inbox", on: connection) == 12, "nothing applied meanwhile")
+            try await admin.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS true")
+            await admin.close()
+            try await waitForInbox(18)
+            await worker.close()
+            await running.value
+            #expect(try await count("SELECT count(*) FROM dossier WHERE status = 9", on: connection) == 5)
+            let position = try await count("SELECT sum(next_offset)::int8 FROM consumer_position", on: connection)
+            #expect(position == 18, "every offset accounted for, none skipped during the outage")
+            await producer.close()
+            await connection.close()
+        }
+    }
 }
