@@ -168,7 +168,9 @@ public final class KafkaConsumer: Sendable {
     /// The log end offset (high watermark) of every partition of `topic`, asked of the partition leaders; for
     /// reconciliation and lag.
     /// - Throws: ``KafkaError`` when the topic is unknown or a broker does not answer within `timeout`.
-    public func endOffsets(of topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError)
+    public func endOffsets(
+        of topic: String, timeout: Duration = .seconds(10)
+    ) async throws(KafkaError)
         -> [KafkaTopicPartition: Int64]
     {
         let client = client

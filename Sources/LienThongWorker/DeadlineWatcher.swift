@@ -120,7 +120,9 @@ public struct DeadlineWatcher: Sendable {
                 fresh.insert("\(code)|\(warning)|\(due.timeIntervalSince1970)")
             }
             for candidate in candidates
-            where fresh.contains("\(candidate.code)|\(candidate.warning.rawValue)|\(candidate.due.timeIntervalSince1970)") {
+            where fresh.contains(
+                "\(candidate.code)|\(candidate.warning.rawValue)|\(candidate.due.timeIntervalSince1970)")
+            {
                 outbox.append(
                     records.slaWarning(
                         code: candidate.code, version: candidate.version, status: candidate.status,
@@ -151,7 +153,8 @@ public struct DeadlineWatcher: Sendable {
         var triage = TriageRows()
         for (eventID, dossier) in expired {
             triage.append(dossier: dossier, eventID: eventID, reason: "version_gap", candidates: [])
-            outbox.append(records.triage(code: dossier, eventID: eventID, reason: "version_gap", candidates: [], at: now))
+            outbox.append(
+                records.triage(code: dossier, eventID: eventID, reason: "version_gap", candidates: [], at: now))
         }
         try triage.insert(in: session)
         try session.query(

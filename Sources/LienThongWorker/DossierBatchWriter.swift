@@ -39,8 +39,10 @@ public struct DossierBatchWriter: Sendable {
         if !batch.isEmpty {
             let codes = Set(batch.map(\.event.subject.rawValue))
             application.handled = try Set(
-                session.query("SELECT event_id FROM inbox WHERE event_id = ANY(\(batch.map(\.event.id)))", prepared: true)
-                    .map { try $0.decode(String.self, at: 0) })
+                session.query(
+                    "SELECT event_id FROM inbox WHERE event_id = ANY(\(batch.map(\.event.id)))", prepared: true
+                )
+                .map { try $0.decode(String.self, at: 0) })
             application.dossiers = try StoredDossier.load(
                 codes, catalogue: referenceData.router.catalogue, in: session
             ).mapValues { LoadedDossier(dossier: $0) }

@@ -32,7 +32,8 @@ enum JSONText {
     /// The national portal's `yyyyMMddHHmmss` at UTC+7.
     static func portalTimestamp(_ date: Date) -> String {
         let (day, seconds) = localTime(date)
-        return "\(day.year)\(two(day.month))\(two(day.day))\(two(seconds / 3600))\(two(seconds / 60 % 60))\(two(seconds % 60))"
+        return
+            "\(day.year)\(two(day.month))\(two(day.day))\(two(seconds / 3600))\(two(seconds / 60 % 60))\(two(seconds % 60))"
     }
 
     private static func localTime(_ date: Date) -> (day: CivilDate, seconds: Int) {

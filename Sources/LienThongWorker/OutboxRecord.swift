@@ -70,7 +70,8 @@ struct OutboundRecords {
         var payload = "{\"dossier\":\(JSONText.string(code)),\"version\":\(state.version)"
         payload += ",\"destination\":\(JSONText.string(destination.id.rawValue))"
         payload += ",\"destinationClass\":\(JSONText.string(destination.destinationClass.rawValue))"
-        payload += ",\"action\":\(JSONText.string(action.rawValue)),\"procedure\":\(JSONText.string(procedure.rawValue))"
+        payload +=
+            ",\"action\":\(JSONText.string(action.rawValue)),\"procedure\":\(JSONText.string(procedure.rawValue))"
         if let step { payload += ",\"step\":\(step)" }
         payload += ",\"receivingPoint\":\(JSONText.string(state.code.receivingAgency.rawValue))"
         if let dueAt { payload += ",\"dueAt\":\(JSONText.string(JSONText.timestamp(dueAt)))" }
@@ -110,7 +111,8 @@ struct OutboundRecords {
         var payload = "{\"dossier\":\(JSONText.string(code)),\"eventId\":\(JSONText.string(eventID))"
         payload += ",\"reason\":\(JSONText.string(reason))"
         payload += ",\"candidates\":[" + candidates.map(JSONText.string).joined(separator: ",") + "]"
-        payload += ",\"triagedAt\":\(JSONText.string(JSONText.timestamp(time))),\"workerId\":\(JSONText.string(workerID))}"
+        payload +=
+            ",\"triagedAt\":\(JSONText.string(JSONText.timestamp(time))),\"workerId\":\(JSONText.string(workerID))}"
         return OutboxRecord(
             topic: topics.triage, key: code, eventID: "triage-\(eventID)", type: "vn.gov.lienthong.dossier.triage",
             payload: payload, dossier: code, correlationID: nil)

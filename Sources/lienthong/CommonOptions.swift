@@ -45,7 +45,8 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var database: PostgresConfiguration {
-        PostgresConfiguration(connectionString: databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "")
+        PostgresConfiguration(
+            connectionString: databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "")
     }
 }
 

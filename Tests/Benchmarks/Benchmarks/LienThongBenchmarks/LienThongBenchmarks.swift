@@ -13,7 +13,7 @@ import Logging
 
 private let messagesPerSecond = BenchmarkMetric.custom("messages/s", polarity: .prefersLarger, useScalingFactor: false)
 private let rowsPerSecond = BenchmarkMetric.custom("rows/s", polarity: .prefersLarger, useScalingFactor: false)
-private let logger = Logger(label: "lienthong.bench")
+let logger = Logger(label: "lienthong.bench")
 
 /// ~300-byte values, like a dossier event.
 private let value = Array(
@@ -61,7 +61,7 @@ private let postgresDatabase = Task { () throws -> TestDatabase in
     return database
 }
 
-private func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
+func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
     let elapsed = ContinuousClock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Int(Double(count) / seconds)
@@ -101,35 +101,6 @@ private func nanoseconds(perEvent count: Int, since start: ContinuousClock.Insta
     let elapsed = ContinuousClock.now - start
     return Int(
         (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(count))
-}
-
-private let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
-
-/// 40,000 dossiers × 5 events (~300 bytes each), keyed by dossier code.
-private func workerEvents(topic: String) -> [KafkaProducerMessage] {
-    let opening = #"{"procedure":"1.001193","commune":"00004","channel":"online","applicant":{"name":"Nguyễn Văn An"}}"#
-    let steps: [(type: String, data: String)] = [
-        ("dossier.submitted", opening), ("dossier.received", opening), ("dossier.status-changed", #"{"status":4}"#),
-        ("dossier.status-changed", #"{"status":9}"#), ("dossier.status-changed", #"{"status":10}"#),
-    ]
-    var messages: [KafkaProducerMessage] = []
-    messages.reserveCapacity(200_000)
-    for (index, step) in steps.enumerated() {
-        for number in 1...40_000 {
-            // Five receiving points with up to 9,000 dossiers a day each: (point, sequence) is unique per number.
-            let code = "00\(1 + number / 9_000).00.80.H26-250702-" + String(1 + number % 9_000).leftPadded(to: 4)
-            let json =
-                #"{"specversion":"1.0","id":"\#(code)-v\#(index + 1)","source":"/agencies/001.00.80.H26","type":"vn.gov.lienthong.\#(step.type)","#
-                + #""time":"2025-07-02T09:0\#(index + 1):00+07:00","subject":"\#(code)","dossierversion":\#(index + 1),"#
-                + #""produceragency":"001.00.80.H26","data":\#(step.data)}"#
-            messages.append(KafkaProducerMessage(topic: topic, key: code, value: json))
-        }
-    }
-    return messages
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -206,66 +177,7 @@ let benchmarks: @Sendable () -> Void = {
         await producer.close()
     }
 
-    Benchmark(
-        "Worker end to end: 200k events over 40k dossiers, 1 worker + relay, durable commits",
-        configuration: .init(
-            metrics: [eventsPerSecond, .peakMemoryResident], timeUnits: .seconds, warmupIterations: 0,
-            maxDuration: .seconds(600), maxIterations: 1)
-    ) { benchmark in
-        let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
-        let connection = try await database.connect(logger: logger)
-        let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Schemas/migrations").path
-        try await PostgresMigrator.load(directory: migrations).migrate(on: connection, logger: logger)
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        let topic = "dossier.events"
-        // 16 partitions keep each one under the embedded broker's 5 MiB cap.
-        try cluster.createTopic(topic, partitions: 16)
-        try cluster.createTopic("dossier.status", partitions: 16)
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        let events = workerEvents(topic: topic)
-        for chunk in stride(from: 0, to: events.count, by: 20_000) {
-            for result in await producer.send(Array(events[chunk..<min(chunk + 20_000, events.count)])) {
-                _ = try result.get()
-            }
-        }
-        var configuration = KafkaConsumerConfiguration(
-            bootstrapServers: cluster.bootstrapServers, groupID: "bench-workers")
-        configuration.sessionTimeout = .seconds(6)
-        let worker = try DossierEventWorker(
-            consumerConfiguration: configuration, topic: topic, connection: try await database.connect(logger: logger),
-            positionsConnection: try await database.connect(logger: logger),
-            writer: DossierBatchWriter(consumerGroup: "bench-workers"),
-            logger: logger)
-        let relay = OutboxRelay(
-            connection: try await database.connect(logger: logger), producer: producer, batchSize: 2000, logger: logger)
-        let listener = try PostgresNotificationListener(
-            configuration: database.configuration, channels: ["lienthong_outbox"], logger: logger)
-        let running = Task { await worker.run() }
-        let relaying = Task { try await relay.run(listener: listener, fallbackInterval: .milliseconds(200)) }
-        func count(_ sql: PostgresQuery) async throws -> Int {
-            try await connection.query(sql)[0].decode(Int.self, at: 0)
-        }
-        // The clock starts with the first applied event (the embedded broker's group join takes ~3 s).
-        while try await count("SELECT count(*) FROM inbox") == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        let start = ContinuousClock.now
-        while true {
-            let applied = try await count("SELECT count(*) FROM inbox")
-            let unpublished = try await count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            if applied >= events.count && unpublished == 0 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        benchmark.measurement(eventsPerSecond, rate(events.count, since: start))
-        await worker.close()
-        await running.value
-        relaying.cancel()
-        await listener.stop()
-        await producer.close()
-        await connection.close()
-        cluster.close()
-    }
+    workerFleetBenchmarks()
 
     let postgresConfiguration = Benchmark.Configuration(
         metrics: [rowsPerSecond], timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30),

@@ -1,0 +1,193 @@
+import Benchmark
+import Foundation
+import LienThongDomain
+import LienThongKafka
+import LienThongPostgres
+import LienThongTestSupport
+import LienThongWorker
+
+// End to end: `lienthong worker --relay` processes (1 or 2, one consumer group) against the embedded broker hosted
+// here and the throwaway PostgreSQL (fsync on, synchronous commits). 200,000 events over 35,000 dossiers at
+// Hanoi's 126 commune points wait in the inbound topic; the clock runs from the first applied event to the last
+// event applied with every outbox row published. Worker CPU and peak memory are read from /proc for the worker
+// processes alone; latency is per status event, from its inbound event's transaction start (consume) to the
+// relay's mark after the broker confirmed it (published).
+
+private let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
+private let cpuPerEvent = BenchmarkMetric.custom(
+    "worker CPU µs/event", polarity: .prefersSmaller, useScalingFactor: false)
+private let latencyP50 = BenchmarkMetric.custom(
+    "p50 ms consume→published", polarity: .prefersSmaller, useScalingFactor: false)
+private let latencyP99 = BenchmarkMetric.custom(
+    "p99 ms consume→published", polarity: .prefersSmaller, useScalingFactor: false)
+private let workerPeakMemory = BenchmarkMetric.custom(
+    "worker peak RSS MB (largest)", polarity: .prefersSmaller, useScalingFactor: false)
+
+private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The release `lienthong` built by `make bench` (or `LIENTHONG_BIN`).
+private let lienThongBinary =
+    ProcessInfo.processInfo.environment["LIENTHONG_BIN"]
+    ?? repository.appendingPathComponent(".build/release/lienthong").path
+
+private let inboundPartitions: Int32 = 24  // 200k × ~420 B over 24 partitions: ~3.5 MiB each, under the 5 MiB cap
+
+func workerFleetBenchmarks() {
+    for workers in [1, 2] {
+        Benchmark(
+            "Worker fleet end to end: 200k events over 35k dossiers, \(workers) worker(s) with relay",
+            configuration: .init(
+                metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
+                warmupIterations: 0, maxDuration: .seconds(900), maxIterations: 1)
+        ) { benchmark in
+            try await runFleet(workers: workers, benchmark: benchmark)
+        }
+    }
+}
+
+private func runFleet(workers: Int, benchmark: Benchmark) async throws {
+    let referenceData = try ReferenceData.load(
+        directory: repository.appendingPathComponent("Schemas/reference-data").path)
+    let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
+    let connection = try await database.connect(logger: logger)
+    try await PostgresMigrator.load(directory: repository.appendingPathComponent("Schemas/migrations").path)
+        .migrate(on: connection, logger: logger)
+    let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+    try cluster.createTopic("dossier.events", partitions: inboundPartitions)
+    for topic in OutboundTopics().all { try cluster.createTopic(topic, partitions: 16) }
+    let events = fleetEvents(referenceData: referenceData)
+    let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    for chunk in stride(from: 0, to: events.count, by: 20_000) {
+        for result in await producer.send(Array(events[chunk..<min(chunk + 20_000, events.count)])) {
+            _ = try result.get()
+        }
+    }
+    await producer.close()
+
+    let processes = try (0..<workers).map { index in
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lienThongBinary)
+        process.arguments = [
+            "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--relay",
+            "--worker-id", "bench-\(index)", "--reference-data",
+            repository.appendingPathComponent("Schemas/reference-data").path,
+            "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+    func count(_ sql: PostgresQuery) async throws -> Int {
+        try await connection.query(sql)[0].decode(Int.self, at: 0)
+    }
+    while try await count("SELECT count(*) FROM inbox") == 0 { try await Task.sleep(for: .milliseconds(5)) }
+    let start = ContinuousClock.now
+    let deadline = start + .seconds(600)
+    while ContinuousClock.now < deadline {
+        if try await count("SELECT count(*) FROM inbox") >= events.count,
+            try await count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        {
+            break
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let throughput = rate(events.count, since: start)
+    let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
+    for process in processes {
+        process.terminate()
+        process.waitUntilExit()
+    }
+    let latencies = try await connection.query(
+        """
+        SELECT extract(epoch FROM o.published_at - i.received_at) * 1000
+        FROM outbox o JOIN dossier_history h ON o.event_id = 'status-' || h.dossier || '-' || h.version
+        JOIN inbox i ON i.event_id = h.event_id
+        WHERE o.topic = 'dossier.status' AND o.published_at IS NOT NULL
+        """
+    ).map { Double(try $0.decode(String.self, at: 0)) ?? 0 }.sorted()
+    benchmark.measurement(eventsPerSecond, throughput)
+    let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds }
+    benchmark.measurement(cpuPerEvent, cpuMicroseconds / events.count)
+    benchmark.measurement(latencyP50, Int(latencies[latencies.count / 2]))
+    benchmark.measurement(latencyP99, Int(latencies[latencies.count * 99 / 100]))
+    benchmark.measurement(workerPeakMemory, usage.map(\.peakResidentKilobytes).max()! / 1024)
+    print(
+        """
+        fleet of \(workers): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event, \
+        latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
+        peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
+        outbox rows \(try await count("SELECT count(*) FROM outbox"))
+        """)
+    await connection.close()
+    cluster.close()
+    try await database.drop(logger: logger)
+}
+
+/// CPU time and peak memory of a running process, from /proc.
+private struct ProcessUsage {
+    var cpuMicroseconds = 0
+    var peakResidentKilobytes = 0
+
+    static func read(pid: Int32) -> ProcessUsage {
+        var usage = ProcessUsage()
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ")
+        {
+            // Fields after the name: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
+            let fields = stat[afterName.upperBound...].split(separator: " ")
+            let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+            usage.cpuMicroseconds = ticks * 1_000_000 / sysconf(Int32(_SC_CLK_TCK))
+        }
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        {
+            usage.peakResidentKilobytes = Int(line.split(separator: " ")[1]) ?? 0
+        }
+        return usage
+    }
+}
+
+/// 35,000 dossiers at Hanoi's commune points: received, processing, (for 25,000) result attached, resolved,
+/// returned: 200,000 events of ~420 bytes, keyed by dossier code. Procedures: 70 % commune, 20 % department
+/// round trip, 10 % three-step liên thông.
+private func fleetEvents(referenceData: ReferenceData) -> [KafkaProducerMessage] {
+    let points = referenceData.router.agencies.agencies.values
+        .filter { $0.type == "commune_people_committee" }.sorted { $0.id.rawValue < $1.id.rawValue }
+    let procedures = [
+        "1.001193", "1.001193", "1.001193", "1.001193", "1.001193", "1.001193", "1.001193",
+        "2.001837", "2.001837", "1.001776",
+    ]
+    var messages: [KafkaProducerMessage] = []
+    messages.reserveCapacity(200_000)
+    for round in 0..<6 {
+        for number in 0..<35_000 {
+            let point = points[number % points.count]
+            let code = "\(point.id.rawValue)-250702-" + String(1 + number / points.count).leftPadded(to: 4)
+            let hasResult = number < 25_000
+            let steps: [(type: String, data: String)] =
+                [
+                    (
+                        "dossier.received",
+                        #"{"procedure":"\#(procedures[number % 10])","commune":"\#(point.commune!.rawValue)","channel":"online","applicant":{"name":"Nguyễn Văn An"}}"#
+                    ),
+                    ("dossier.status-changed", #"{"status":4}"#),
+                ] + (hasResult ? [("dossier.result-attached", #"{"documentId":"KQ-\#(number)"}"#)] : []) + [
+                    ("dossier.status-changed", #"{"status":9}"#), ("dossier.status-changed", #"{"status":10}"#),
+                ]
+            guard round < steps.count else { continue }
+            let version = round + 1
+            let json =
+                #"{"specversion":"1.0","id":"\#(code)-v\#(version)","source":"/agencies/\#(point.id.rawValue)","type":"vn.gov.lienthong.\#(steps[round].type)","#
+                + #""time":"2025-07-02T09:0\#(version):00+07:00","subject":"\#(code)","dossierversion":\#(version),"#
+                + #""produceragency":"\#(point.id.rawValue)","correlationid":"c-\#(number)","data":\#(steps[round].data)}"#
+            messages.append(KafkaProducerMessage(topic: "dossier.events", key: code, value: json))
+        }
+    }
+    return messages
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
