@@ -45,9 +45,12 @@ check-c-fence:
 test: deps lint check-schemas build
 	$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
 
-## bench: Kafka wrapper and PostgreSQL write-path benchmarks (prints numbers; never part of `make test`)
+## bench: Kafka wrapper, PostgreSQL write paths, domain and the worker fleet end to end (prints numbers; never part
+## of `make test`). The fleet runs the release `lienthong` as child processes.
 bench: deps
-	cd Tests/Benchmarks && swift package $(SWIFT_BUILD_FLAGS) benchmark --no-progress
+	swift build $(SWIFT_BUILD_FLAGS) -c release --product lienthong
+	cd Tests/Benchmarks && LIENTHONG_BIN=$(CURDIR)/.build/release/lienthong \
+		swift package $(SWIFT_BUILD_FLAGS) benchmark --no-progress $(BENCH_FILTER)
 
 ## format: rewrite sources with swift-format
 format:

@@ -66,9 +66,8 @@ CREATE TABLE sla_warning (
 );
 
 -- Relays publish by shard (a hash of the dossier) under transaction advisory locks, so one dossier's rows are
--- published by one relay at a time, in id order.
+-- published by one relay at a time, in id order (the partial index on unpublished ids serves them).
 ALTER TABLE outbox
     ADD COLUMN shard           int2 NOT NULL DEFAULT 0,
     ADD COLUMN correlation_id  text,
     ADD COLUMN headers         jsonb NOT NULL DEFAULT '{}';
-CREATE INDEX outbox_unpublished_shard ON outbox (shard, id) WHERE published_at IS NULL;

@@ -5,12 +5,13 @@ public import Logging
 
 /// Publishes outbox rows to Kafka and marks them published once the broker confirmed them.
 ///
-/// Rows are claimed with `FOR UPDATE SKIP LOCKED` among those not yet published, in id order, never by "id greater
-/// than the last one seen": a row whose transaction commits late with a lower id is still found. The claim (row
-/// locks) is held while the records are produced, so relays of a fleet never publish the same row at the same
-/// time. Rows belong to one of ``shardCount`` shards by a hash of their dossier; a relay claims only shards whose
-/// transaction advisory lock it holds, so one dossier's records are published by one relay at a time, in id order
-/// (the order its transactions committed them). A crash between the broker's confirmation and the mark publishes
+/// Rows belong to one of ``shardCount`` shards by a hash of their dossier. A round takes the transaction advisory
+/// locks of the shards no other relay holds, reads their rows not yet published in id order (never by "id greater
+/// than the last one seen": a row whose transaction commits late with a lower id is still found), produces them
+/// and marks the confirmed ones before its transaction ends. The shard locks are held throughout, so relays of a
+/// fleet never publish the same row at the same time, and one dossier's records are published by one relay at a
+/// time, in id order (the order the worker's transactions, which lock the dossier, committed them). No row lock is
+/// taken: the shard lock already excludes the other relays, and rows are written only once more, by the mark. A crash between the broker's confirmation and the mark publishes
 /// the row again with the same event id (the `ce_id` header), which consumers deduplicate.
 public final class OutboxRelay: Sendable {
     private let connection: PostgresConnection
@@ -54,7 +55,7 @@ public final class OutboxRelay: Sendable {
                     """
                     SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers FROM outbox
                     WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
-                    ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+                    ORDER BY id LIMIT \(Int64(limit))
                     """, prepared: true
                 ).map { row in
                     let (id, topic, key, eventID, eventType) = try row.decode(

@@ -1,5 +1,10 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
+
+// SwiftPM names a path dependency after its folder: the repository's checkout may be called anything.
+let repository = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().deletingLastPathComponent()
+let root = repository.lastPathComponent.lowercased()
 
 // Benchmarks live in their own package so that `make test` never builds the benchmark harness.
 let package = Package(
@@ -15,11 +20,11 @@ let package = Package(
             name: "LienThongBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "LienThongDomain", package: "main"),
-                .product(name: "LienThongKafka", package: "main"),
-                .product(name: "LienThongPostgres", package: "main"),
-                .product(name: "LienThongTestSupport", package: "main"),
-                .product(name: "LienThongWorker", package: "main"),
+                .product(name: "LienThongDomain", package: root),
+                .product(name: "LienThongKafka", package: root),
+                .product(name: "LienThongPostgres", package: root),
+                .product(name: "LienThongTestSupport", package: root),
+                .product(name: "LienThongWorker", package: root),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LienThongBenchmarks",
