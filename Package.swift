@@ -23,6 +23,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // System shims: the only importers are the two wrapper modules below.
@@ -62,6 +63,15 @@ var package = Package(
             ]
         ),
 
+        // The simulated upstream systems of a province, for `lienthong dev` and `lienthong simulate`.
+        .target(
+            name: "LienThongSimulation",
+            dependencies: [
+                "LienThongDomain", "LienThongKafka", .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Real-server harness for integration tests and benchmarks.
         .target(
             name: "LienThongTestSupport",
@@ -73,13 +83,15 @@ var package = Package(
         .executableTarget(
             name: "lienthong",
             dependencies: [
-                "LienThongDomain", "LienThongKafka", "LienThongPostgres", "LienThongWorker",
+                "LienThongDomain", "LienThongKafka", "LienThongPostgres", "LienThongWorker", "LienThongSimulation",
+                "LienThongTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .testTarget(name: "LienThongKafkaTests", dependencies: ["LienThongKafka"]),
+        .testTarget(name: "LienThongSimulationTests", dependencies: ["LienThongSimulation", "LienThongWorker"]),
         .testTarget(
             name: "LienThongDomainTests",
             dependencies: [

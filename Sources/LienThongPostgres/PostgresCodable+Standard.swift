@@ -38,6 +38,23 @@ extension Int64: PostgresArrayElement {
     }
 }
 
+extension Double: PostgresArrayElement {
+    public static var postgresDataType: PostgresDataType { .float8 }
+    public static var postgresArrayDataType: PostgresDataType { .float8Array }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.appendBigEndian(Int64(bitPattern: bitPattern))
+    }
+
+    public init(postgresCell cell: PostgresCell) throws(PostgresError) {
+        let bytes = try cell.requireBytes(Double.self, accepting: .float8)
+        guard bytes.count == 8, let bits = bytes.readBigEndian(Int64.self, at: 0) else {
+            throw cell.decodingError("malformed float8")
+        }
+        self = Double(bitPattern: UInt64(bitPattern: bits))
+    }
+}
+
 extension Int32: PostgresArrayElement {
     public static var postgresDataType: PostgresDataType { .int4 }
     public static var postgresArrayDataType: PostgresDataType { .int4Array }

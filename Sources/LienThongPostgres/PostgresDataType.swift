@@ -15,6 +15,8 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     public static let int2 = PostgresDataType(oid: 21)
     public static let int4 = PostgresDataType(oid: 23)
     public static let text = PostgresDataType(oid: 25)
+    public static let float8 = PostgresDataType(oid: 701)
+    public static let float8Array = PostgresDataType(oid: 1022)
     public static let json = PostgresDataType(oid: 114)
     public static let bpchar = PostgresDataType(oid: 1042)
     public static let varchar = PostgresDataType(oid: 1043)

@@ -63,9 +63,10 @@ public final class DossierEventWorker: Sendable {
 
     /// Stops consuming: the batch in progress finishes (or, if it is waiting out a PostgreSQL outage, is
     /// abandoned uncommitted), offsets are committed, the consumer leaves the group.
-    public func close() async {
+    /// - Parameter timeout: the longest the consumer may take to leave the group. Default: 25 s.
+    public func close(timeout: Duration = .seconds(25)) async {
         isClosing.withLock { $0 = true }
-        await consumer.close()
+        _ = await consumer.close(timeout: timeout)
     }
 
     /// Processes one batch: records of a previous assignment are skipped (their next owner reads them).

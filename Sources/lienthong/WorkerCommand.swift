@@ -40,11 +40,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How a clock paused for a supplement resumes: restart or extend.")
     var resumePolicy = "restart"
 
-    @Option(help: "Seconds between deadline scans.")
+    @Option(help: "Seconds between deadline scans (0: this worker does not scan).")
     var watchIntervalSeconds = 30
 
     @Option(help: "Seconds an event may wait for the versions before it, then it goes to triage.")
     var gapHoldSeconds = 600
+
+    @Option(help: "Seconds allowed for a graceful stop (drain, commit, flush); past it the process exits 1.")
+    var shutdownBudgetSeconds = 25
 
     @Flag(help: "Also publish the outbox from this process.")
     var relay = false
@@ -83,17 +86,26 @@ struct WorkerCommand: AsyncParsableCommand {
             writer: writer, logger: logger)
         let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
         let watchInterval = Duration.seconds(watchIntervalSeconds)
-        let watching = Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) }
+        let watching =
+            watchIntervalSeconds > 0
+            ? Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) } : nil
         let relaying = relay ? try await RelayCommand.startRelay(connection: connection, logger: logger) : nil
 
         logger.info("worker started", metadata: ["kafka.topic": "\(topic)", "kafka.group": "\(group)"])
         let running = Task { await worker.run() }
         await waitForTerminationSignal()
         logger.info("worker stopping")
-        await worker.close()
+        let budget = Duration.seconds(shutdownBudgetSeconds)
+        let watchdog = Task.detached {
+            try await Task.sleep(for: budget)
+            logger.error("graceful stop exceeded its budget; exiting")
+            Foundation.exit(1)
+        }
+        await worker.close(timeout: budget)
         await running.value
-        watching.cancel()
+        watching?.cancel()
         await relaying?.stop()
+        watchdog.cancel()
         logger.info("worker stopped")
     }
 }

@@ -34,7 +34,7 @@ struct WorkerCrashTests {
             let group = kafka.uniqueName("crash-workers")
             let arguments = [
                 "worker", "--brokers", kafka.bootstrapServers, "--database-url", database.url, "--topic", topic,
-                "--group", group,
+                "--group", group, "--reference-data", referenceDataDirectory,
                 "--status-topic", statusTopic, "--dead-letter-topic", deadLetterTopic, "--relay",
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
             ]
@@ -43,7 +43,7 @@ struct WorkerCrashTests {
             }
 
             for kill in 1...3 {
-                let worker = try start(arguments)
+                let worker = try runLienThong(arguments)
                 let before = try await inboxCount()
                 // Wait for progress, then kill somewhere in the middle of the work.
                 let deadline = ContinuousClock.now + .seconds(30)
@@ -57,7 +57,7 @@ struct WorkerCrashTests {
                 logger.info("killed worker", metadata: ["kill": "\(kill)", "inbox": "\(processed)"])
             }
 
-            let last = try start(arguments)
+            let last = try runLienThong(arguments)
             var report = ReconciliationReport()
             let deadline = ContinuousClock.now + .seconds(90)
             repeat {
@@ -103,15 +103,5 @@ struct WorkerCrashTests {
             }
         }
         return records + records.prefix(60)
-    }
-
-    private func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = lienThongExecutable
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
     }
 }

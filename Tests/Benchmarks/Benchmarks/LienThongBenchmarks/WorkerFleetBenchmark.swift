@@ -101,12 +101,12 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     }
     let latencies = try await connection.query(
         """
-        SELECT extract(epoch FROM o.published_at - i.received_at) * 1000
+        SELECT (extract(epoch FROM o.published_at - i.received_at) * 1000)::float8
         FROM outbox o JOIN dossier_history h ON o.event_id = 'status-' || h.dossier || '-' || h.version
         JOIN inbox i ON i.event_id = h.event_id
         WHERE o.topic = 'dossier.status' AND o.published_at IS NOT NULL
         """
-    ).map { Double(try $0.decode(String.self, at: 0)) ?? 0 }.sorted()
+    ).map { try $0.decode(Double.self, at: 0) }.sorted()
     benchmark.measurement(eventsPerSecond, throughput)
     let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds }
     benchmark.measurement(cpuPerEvent, cpuMicroseconds / events.count)
