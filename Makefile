@@ -10,7 +10,10 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := --jobs 2
 STRICT := LIENTHONG_STRICT=1
 
-.PHONY: deps build test lint format check-c-fence check-schemas bench clean
+.PHONY: deps build run test lint format check-c-fence check-schemas bench clean
+
+# `make run RUN_ARGS="--duration-seconds 0 --speed 1200"` passes options to `lienthong dev`.
+RUN_ARGS ?=
 
 ## deps: install missing Debian packages (apt-get update only when something is missing)
 deps:
@@ -27,6 +30,11 @@ deps:
 ## build: compile everything, tests included, with warnings as errors
 build: deps
 	$(STRICT) swift build $(SWIFT_BUILD_FLAGS) --build-tests
+
+## run: install what is missing, build, and run the system on one machine with a simulated Hanoi (lienthong dev)
+run: deps
+	$(STRICT) swift build $(SWIFT_BUILD_FLAGS) --product lienthong
+	.build/debug/lienthong dev $(RUN_ARGS)
 
 ## check-schemas: the event contracts are valid JSON Schema 2020-12 and their examples validate (or fail) as named
 check-schemas:

@@ -69,7 +69,10 @@ public struct UpstreamTraffic: Sendable {
     public private(set) var dossiersCreated = 0
 
     /// A simulation starting at `start`.
-    public init(referenceData router: DossierRouter, calendar: WorkingCalendar, profile: TrafficProfile, seed: UInt64, start: Date) {
+    public init(
+        referenceData router: DossierRouter, calendar: WorkingCalendar, profile: TrafficProfile, seed: UInt64,
+        start: Date
+    ) {
         self.calendar = calendar
         self.catalogue = router.catalogue
         self.profile = profile
@@ -78,7 +81,9 @@ public struct UpstreamTraffic: Sendable {
         let hanoi = try! ProvinceCode("01")
         let agencies = router.agencies.agencies.values.sorted { $0.id.rawValue < $1.id.rawValue }
         points =
-            agencies.filter { $0.type == "commune_people_committee" }.map { ReceivingPoint(agency: $0.id, commune: $0.commune) }
+            agencies.filter { $0.type == "commune_people_committee" }.map {
+                ReceivingPoint(agency: $0.id, commune: $0.commune)
+            }
             + agencies.filter { $0.type == "service_center_branch" }.map { ReceivingPoint(agency: $0.id, commune: nil) }
         communes = router.units.units(in: hanoi).map(\.code).sorted { $0.rawValue < $1.rawValue }
         preMergerCommunes = router.succession.successors
@@ -183,7 +188,8 @@ public struct UpstreamTraffic: Sendable {
             + "\(String(day.day).padded(2))-\(String(sequence).padded(4))"
         let commune =
             random.chance(profile.preMergerShare) && !preMergerCommunes.isEmpty
-            ? preMergerCommunes.randomElement(using: &random)! : point.commune ?? communes.randomElement(using: &random)!
+            ? preMergerCommunes.randomElement(using: &random)!
+            : point.commune ?? communes.randomElement(using: &random)!
         let opening =
             #"{"procedure":"\#(procedure.code.rawValue)","commune":"\#(commune.rawValue)","#
             + #""channel":"\#(online ? "online" : "counter")","applicant":{"name":"\#(Self.names.randomElement(using: &random)!)"}}"#
@@ -192,14 +198,17 @@ public struct UpstreamTraffic: Sendable {
         var time = filedAt
         if online {
             plan.add("dossier.submitted", opening, at: time)
-            let wait = random.chance(0.02) ? Double.random(in: 9...14, using: &random) : Double.random(in: 0.3...5, using: &random)
+            let wait =
+                random.chance(0.02)
+                ? Double.random(in: 9...14, using: &random) : Double.random(in: 0.3...5, using: &random)
             time = calendar.adding(workingSeconds: Int64(wait * 3600), to: time)
         }
         plan.add("dossier.received", opening, at: time)
         let received = time
         let due = procedure.duration(online: online).due(from: received, calendar: calendar)
         let span = max(3600, calendar.workingSeconds(from: received, to: due))
-        time = calendar.adding(workingSeconds: Int64(Double.random(in: 0.02...0.1, using: &random) * Double(span)), to: time)
+        time = calendar.adding(
+            workingSeconds: Int64(Double.random(in: 0.02...0.1, using: &random) * Double(span)), to: time)
         plan.add("dossier.status-changed", #"{"status":4}"#, at: time)
         if random.chance(profile.withdrawalShare) {
             time = calendar.adding(workingSeconds: Int64(Double(span) * 0.2), to: time)
@@ -218,7 +227,8 @@ public struct UpstreamTraffic: Sendable {
             plan.add("dossier.status-changed", #"{"status":4}"#, at: time)
         }
         let late = random.chance(profile.lateShare)
-        let fraction = late ? Double.random(in: 1.05...1.5, using: &random) : Double.random(in: 0.25...0.9, using: &random)
+        let fraction =
+            late ? Double.random(in: 1.05...1.5, using: &random) : Double.random(in: 0.25...0.9, using: &random)
         let resolvedAt = calendar.adding(workingSeconds: Int64(fraction * Double(span)) + paused, to: received)
         for step in procedure.steps.indices.dropFirst() {
             let at = calendar.adding(
@@ -256,13 +266,16 @@ public struct UpstreamTraffic: Sendable {
         let date = calendar.localDate(of: instant)
         guard calendar.isWorkingDay(date) else { return false }
         let localSeconds = (Int(instant.timeIntervalSince1970) + calendar.officeHours.utcOffsetSeconds) % 86_400
-        return calendar.officeHours.periods.contains { localSeconds / 60 >= $0.startMinute && localSeconds / 60 < $0.endMinute }
+        return calendar.officeHours.periods.contains {
+            localSeconds / 60 >= $0.startMinute && localSeconds / 60 < $0.endMinute
+        }
     }
 
     private func event(
         id: String, type: String, dossier: String, version: Int?, source: String, at time: Date, data: String
     ) -> SimulatedRecord {
-        var json = #"{"specversion":"1.0","id":"\#(id)","source":"/agencies/\#(source)","type":"vn.gov.lienthong.\#(type)","#
+        var json =
+            #"{"specversion":"1.0","id":"\#(id)","source":"/agencies/\#(source)","type":"vn.gov.lienthong.\#(type)","#
         json += #""time":"\#(Self.timestamp(time))","subject":"\#(dossier)","#
         if let version { json += #""dossierversion":\#(version),"# }
         json += #""produceragency":"\#(source)","correlationid":"\#(dossier)","data":\#(data)}"#

@@ -24,7 +24,7 @@ public final class OutboxRelay: Sendable {
     static let shardLockClass: Int32 = 0x4C54_0001
 
     /// Creates a relay with its own connection (it holds a transaction open while producing).
-    public init(connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 500, logger: Logger) {
+    public init(connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 4000, logger: Logger) {
         self.connection = connection
         self.producer = producer
         self.batchSize = batchSize

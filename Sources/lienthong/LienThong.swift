@@ -5,6 +5,9 @@ struct LienThong: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lienthong",
         abstract: "LienThong: the message-queue backbone between communes, departments and the national portal.",
-        subcommands: [MigrateCommand.self, WorkerCommand.self, RelayCommand.self, ReconcileCommand.self]
+        subcommands: [
+            DevCommand.self, WorkerCommand.self, RelayCommand.self, MigrateCommand.self, ReconcileCommand.self,
+            SimulateCommand.self,
+        ]
     )
 }

@@ -121,7 +121,8 @@ struct WorkerFleetTests {
 
     /// Reads the status topic until `expected` records: each dossier's versions in arrival order.
     private func statusVersions(_ kafka: TestKafka, topic: String, expected: Int) async throws -> [String: [Int]] {
-        let consumer = try KafkaConsumer(configuration: kafka.consumerConfiguration(group: "status-reader"), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: kafka.consumerConfiguration(group: "status-reader"), logger: logger)
         try consumer.subscribe(topics: [topic])
         var versions: [String: [Int]] = [:]
         var received = 0

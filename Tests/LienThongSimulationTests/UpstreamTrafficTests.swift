@@ -85,11 +85,13 @@ struct UpstreamTrafficTests {
 
     @Test func thePortalStandInAcknowledgesSyncRecords() throws {
         var simulation = traffic()
-        let record = #"{"kind":"create_or_update","maHoSo":"001.00.80.H26-251006-0001","maTTHC":"1.001193","trangThaiHoSo":2,"thoiDiem":"20251006081100","donViXuLy":"001.00.80.H26","version":2}"#
+        let record =
+            #"{"kind":"create_or_update","maHoSo":"001.00.80.H26-251006-0001","maTTHC":"1.001193","trangThaiHoSo":2,"thoiDiem":"20251006081100","donViXuLy":"001.00.80.H26","version":2}"#
         var answers: [SimulatedRecord] = []
         for _ in 0..<50 { answers += simulation.answerPortalSync(Array(record.utf8), at: mondayMorning) }
         let events = try answers.map { try decoder.decode($0.value).get() }
-        #expect(events.contains { $0.type == .portalSyncAcknowledged && $0.data == .portalSyncAcknowledged(version: 2) })
+        #expect(
+            events.contains { $0.type == .portalSyncAcknowledged && $0.data == .portalSyncAcknowledged(version: 2) })
         #expect(simulation.answerPortalSync(Array("not json".utf8), at: mondayMorning).isEmpty)
     }
 }
