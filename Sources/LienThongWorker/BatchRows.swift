@@ -41,21 +41,20 @@ struct OutboxRows {
     func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
         let headers = records.map { record -> PostgresJSONB in
-            var json = "{"
+            var json = JSONWriter(capacity: 16)
             var index = 0
             while index + 1 < record.headers.count {
-                if index > 0 { json += "," }
-                json += JSONText.string(record.headers[index]) + ":" + JSONText.string(record.headers[index + 1])
+                json.field(named: record.headers[index], record.headers[index + 1])
                 index += 2
             }
-            return PostgresJSONB(json + "}")
+            return PostgresJSONB(utf8: json.finish())
         }
         try session.query(
             """
             INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier, shard, correlation_id, headers)
             SELECT t, k, i, y, p, d, (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, c, h
             FROM unnest(\(records.map(\.topic))::text[], \(records.map(\.key))::text[], \(records.map(\.eventID))::text[],
-                        \(records.map(\.type))::text[], \(records.map { PostgresJSONB($0.payload) })::jsonb[],
+                        \(records.map(\.type))::text[], \(records.map { PostgresJSONB(utf8: $0.payload) })::jsonb[],
                         \(records.map(\.dossier))::text[], \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
                 AS u(t, k, i, y, p, d, c, h)
             ON CONFLICT (event_id) DO NOTHING

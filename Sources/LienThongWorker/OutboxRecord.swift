@@ -8,7 +8,8 @@ struct OutboxRecord {
     /// The unique id consumers deduplicate by (the `ce_id` header).
     var eventID: String
     var type: String
-    var payload: String
+    /// The JSON text as UTF-8.
+    var payload: [UInt8]
     /// The dossier it concerns: relays publish one dossier's records in order.
     var dossier: String
     var correlationID: String?
@@ -26,39 +27,55 @@ struct OutboundRecords {
         _ state: DossierState, transition: StatusTransition, at time: Date, dueAt: Date?, onTimeClass: OnTimeClass?,
         correlationID: String?
     ) -> OutboxRecord {
-        var data = "\"status\":\(state.status.rawValue),\"statusName\":\(JSONText.string(state.status.name))"
-        data += ",\"previousStatus\":" + (transition.from.map { String($0.rawValue) } ?? "null")
-        data += ",\"holder\":" + (state.holder.map { JSONText.string($0.rawValue) } ?? "null")
-        if let dueAt { data += ",\"dueAt\":\(JSONText.string(JSONText.timestamp(dueAt)))" }
-        if let onTimeClass { data += ",\"onTimeClass\":\(JSONText.string(onTimeClass.rawValue))" }
-        return statusTopicRecord(
-            id: "status-\(state.code.rawValue)-\(state.version)", type: "vn.gov.lienthong.dossier.status",
-            code: state.code.rawValue, version: state.version, time: time, correlationID: correlationID, data: data)
+        let code = state.code.rawValue
+        let id = "status-\(code)-\(state.version)"
+        var json = statusEnvelope(
+            id: id, type: "vn.gov.lienthong.dossier.status", code: code, version: state.version, time: time,
+            correlationID: correlationID)
+        json.field("status", state.status.rawValue)
+        json.field("statusName", state.status.name)
+        json.field("previousStatus", transition.from?.rawValue)
+        json.field("holder", state.holder?.rawValue)
+        if let dueAt { json.field("dueAt", timestamp: dueAt) }
+        if let onTimeClass { json.field("onTimeClass", onTimeClass.rawValue) }
+        json.endObject()
+        return OutboxRecord(
+            topic: topics.status, key: code, eventID: id, type: "vn.gov.lienthong.dossier.status",
+            payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 
     func slaWarning(
         code: String, version: Int64, status: DossierStatus, warning: SLAWarning, dueAt: Date, at now: Date
     ) -> OutboxRecord {
-        var data = "\"status\":\(status.rawValue),\"statusName\":\(JSONText.string(status.name))"
-        data += ",\"warning\":\(JSONText.string(warning.rawValue))"
-        data += ",\"dueAt\":\(JSONText.string(JSONText.timestamp(dueAt)))"
-        let dueSeconds = Int64(dueAt.timeIntervalSince1970.rounded(.down))
-        return statusTopicRecord(
-            id: "sla-\(code)-\(warning.rawValue)-\(dueSeconds)", type: "vn.gov.lienthong.dossier.sla-warning",
-            code: code, version: version, time: now, correlationID: nil, data: data)
+        let id = "sla-\(code)-\(warning.rawValue)-\(Int64(dueAt.timeIntervalSince1970.rounded(.down)))"
+        var json = statusEnvelope(
+            id: id, type: "vn.gov.lienthong.dossier.sla-warning", code: code, version: version, time: now,
+            correlationID: nil)
+        json.field("status", status.rawValue)
+        json.field("statusName", status.name)
+        json.field("warning", warning.rawValue)
+        json.field("dueAt", timestamp: dueAt)
+        json.endObject()
+        return OutboxRecord(
+            topic: topics.status, key: code, eventID: id, type: "vn.gov.lienthong.dossier.sla-warning",
+            payload: json.finish(), dossier: code, correlationID: nil)
     }
 
-    private func statusTopicRecord(
-        id: String, type: String, code: String, version: Int64, time: Date, correlationID: String?, data: String
-    ) -> OutboxRecord {
-        var payload = "{\"specversion\":\"1.0\",\"id\":\(JSONText.string(id)),\"source\":\"/lienthong\""
-        payload += ",\"type\":\(JSONText.string(type)),\"time\":\(JSONText.string(JSONText.timestamp(time)))"
-        payload += ",\"subject\":\(JSONText.string(code)),\"dossierversion\":\(version)"
-        if let correlationID { payload += ",\"correlationid\":\(JSONText.string(correlationID))" }
-        payload += ",\"data\":{\(data)}}"
-        return OutboxRecord(
-            topic: topics.status, key: code, eventID: id, type: type, payload: payload, dossier: code,
-            correlationID: correlationID)
+    /// The CloudEvents envelope of a `dossier.status` record, with its `data` object open.
+    private func statusEnvelope(
+        id: String, type: String, code: String, version: Int64, time: Date, correlationID: String?
+    ) -> JSONWriter {
+        var json = JSONWriter()
+        json.field("specversion", "1.0")
+        json.field("id", id)
+        json.field("source", "/lienthong")
+        json.field("type", type)
+        json.field("time", timestamp: time)
+        json.field("subject", code)
+        json.field("dossierversion", version)
+        if let correlationID { json.field("correlationid", correlationID) }
+        json.beginObject("data")
+        return json
     }
 
     /// A work item for one destination (`Schemas/work-item.schema.json`), keyed by the destination agency.
@@ -67,21 +84,22 @@ struct OutboundRecords {
         dueAt: Date?, at time: Date, correlationID: String?
     ) -> OutboxRecord {
         let code = state.code.rawValue
-        var payload = "{\"dossier\":\(JSONText.string(code)),\"version\":\(state.version)"
-        payload += ",\"destination\":\(JSONText.string(destination.id.rawValue))"
-        payload += ",\"destinationClass\":\(JSONText.string(destination.destinationClass.rawValue))"
-        payload +=
-            ",\"action\":\(JSONText.string(action.rawValue)),\"procedure\":\(JSONText.string(procedure.rawValue))"
-        if let step { payload += ",\"step\":\(step)" }
-        payload += ",\"receivingPoint\":\(JSONText.string(state.code.receivingAgency.rawValue))"
-        if let dueAt { payload += ",\"dueAt\":\(JSONText.string(JSONText.timestamp(dueAt)))" }
-        payload += ",\"routedAt\":\(JSONText.string(JSONText.timestamp(time)))"
-        if let correlationID { payload += ",\"correlationId\":\(JSONText.string(correlationID))" }
-        payload += "}"
+        var json = JSONWriter()
+        json.field("dossier", code)
+        json.field("version", state.version)
+        json.field("destination", destination.id.rawValue)
+        json.field("destinationClass", destination.destinationClass.rawValue)
+        json.field("action", action.rawValue)
+        json.field("procedure", procedure.rawValue)
+        if let step { json.field("step", step) }
+        json.field("receivingPoint", state.code.receivingAgency.rawValue)
+        if let dueAt { json.field("dueAt", timestamp: dueAt) }
+        json.field("routedAt", timestamp: time)
+        if let correlationID { json.field("correlationId", correlationID) }
         return OutboxRecord(
             topic: topics.work(destination.destinationClass), key: destination.id.rawValue,
             eventID: "work-\(code)-\(state.version)-\(destination.id.rawValue)-\(action.rawValue)",
-            type: "vn.gov.lienthong.work-item", payload: payload, dossier: code, correlationID: correlationID)
+            type: "vn.gov.lienthong.work-item", payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 
     /// A national-portal record (`Schemas/portal-sync.schema.json`): create-or-update for a status change,
@@ -91,48 +109,53 @@ struct OutboundRecords {
         dueAt: Date?, at time: Date, correlationID: String?
     ) -> OutboxRecord {
         let code = state.code.rawValue
-        let kind = statusChanged ? "create_or_update" : "progress_step"
-        var payload = "{\"kind\":\"\(kind)\",\"maHoSo\":\(JSONText.string(code))"
-        payload += ",\"maTTHC\":\(JSONText.string(procedure.rawValue)),\"trangThaiHoSo\":\(state.status.rawValue)"
-        payload += ",\"thoiDiem\":\"\(JSONText.portalTimestamp(time))\",\"donViXuLy\":\(JSONText.string(unit.rawValue))"
-        payload += ",\"version\":\(state.version)"
-        if let step { payload += ",\"buocXuLy\":\(JSONText.string(step))" }
-        if let dueAt { payload += ",\"hanXuLy\":\"\(JSONText.portalTimestamp(dueAt))\"" }
-        payload += "}"
+        var json = JSONWriter()
+        json.field("kind", statusChanged ? "create_or_update" : "progress_step")
+        json.field("maHoSo", code)
+        json.field("maTTHC", procedure.rawValue)
+        json.field("trangThaiHoSo", state.status.rawValue)
+        json.field("thoiDiem", portalTimestamp: time)
+        json.field("donViXuLy", unit.rawValue)
+        json.field("version", state.version)
+        if let step { json.field("buocXuLy", step) }
+        if let dueAt { json.field("hanXuLy", portalTimestamp: dueAt) }
         return OutboxRecord(
             topic: topics.portalSync, key: code, eventID: "portal-\(code)-\(state.version)",
-            type: "vn.gov.lienthong.portal.sync", payload: payload, dossier: code, correlationID: correlationID)
+            type: "vn.gov.lienthong.portal.sync", payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 
     /// A dossier a person must route (`Schemas/triage-record.schema.json`).
-    func triage(
-        code: String, eventID: String, reason: String, candidates: [String], at time: Date
-    ) -> OutboxRecord {
-        var payload = "{\"dossier\":\(JSONText.string(code)),\"eventId\":\(JSONText.string(eventID))"
-        payload += ",\"reason\":\(JSONText.string(reason))"
-        payload += ",\"candidates\":[" + candidates.map(JSONText.string).joined(separator: ",") + "]"
-        payload +=
-            ",\"triagedAt\":\(JSONText.string(JSONText.timestamp(time))),\"workerId\":\(JSONText.string(workerID))}"
+    func triage(code: String, eventID: String, reason: String, candidates: [String], at time: Date) -> OutboxRecord {
+        var json = JSONWriter()
+        json.field("dossier", code)
+        json.field("eventId", eventID)
+        json.field("reason", reason)
+        json.field("candidates", strings: candidates)
+        json.field("triagedAt", timestamp: time)
+        json.field("workerId", workerID)
         return OutboxRecord(
             topic: topics.triage, key: code, eventID: "triage-\(eventID)", type: "vn.gov.lienthong.dossier.triage",
-            payload: payload, dossier: code, correlationID: nil)
+            payload: json.finish(), dossier: code, correlationID: nil)
     }
 
     /// The dead-letter envelope (`Schemas/dead-letter.schema.json`): original bytes in base64; the headers carry
     /// where it came from and why, never personal data.
     func deadLetter(_ letter: DeadLetter, at now: Date) -> OutboxRecord {
-        func base64(_ bytes: [UInt8]?) -> String {
-            bytes.map { JSONText.string(Data($0).base64EncodedString()) } ?? "null"
-        }
-        var json = "{\"originalTopic\":\(JSONText.string(letter.topic)),\"originalPartition\":\(letter.partition)"
-        json += ",\"originalOffset\":\(letter.offset),\"errorClass\":\(JSONText.string(letter.errorClass))"
-        json += ",\"reason\":\(JSONText.string(letter.reason)),\"workerId\":\(JSONText.string(workerID))"
-        json += ",\"failedAt\":\(JSONText.string(JSONText.timestamp(now))),\"key\":\(base64(letter.key))"
-        json += ",\"value\":\(base64(letter.value)),\"attempts\":1}"
+        var json = JSONWriter()
+        json.field("originalTopic", letter.topic)
+        json.field("originalPartition", Int(letter.partition))
+        json.field("originalOffset", letter.offset)
+        json.field("errorClass", letter.errorClass)
+        json.field("reason", letter.reason)
+        json.field("workerId", workerID)
+        json.field("failedAt", timestamp: now)
+        json.field("key", letter.key.map { Data($0).base64EncodedString() })
+        json.field("value", letter.value.map { Data($0).base64EncodedString() })
+        json.field("attempts", 1)
         let key = letter.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
         return OutboxRecord(
             topic: topics.deadLetter, key: key, eventID: letter.outboxEventID, type: "vn.gov.lienthong.dead-letter",
-            payload: json, dossier: key, correlationID: nil,
+            payload: json.finish(), dossier: key, correlationID: nil,
             headers: [
                 "dlq_original_topic", letter.topic, "dlq_original_partition", String(letter.partition),
                 "dlq_original_offset", String(letter.offset), "dlq_error_class", letter.errorClass,
