@@ -116,25 +116,18 @@ struct DossierBatchWriterTests {
             _ = try await connection.withTransaction { try writer.write(Array(batch.prefix(2)), in: $0) }
             _ = try await connection.withTransaction { try writer.write(Array(batch.dropFirst(2)), in: $0) }
 
-            func chain() async throws -> [(record: AuditRecord, storedHash: [UInt8])] {
-                try await connection.query(
-                    """
-                    SELECT dossier, sequence, version, event_id, event_type, status, occurred_at_ms, payload_sha256, hash
-                    FROM dossier_history ORDER BY sequence
-                    """
-                ).map { row in
-                    let record = AuditRecord(
-                        dossier: try row.decode(String.self, at: 0), sequence: try row.decode(Int64.self, at: 1),
-                        version: try row.decode(Int64.self, at: 2), eventID: try row.decode(String.self, at: 3),
-                        eventType: try row.decode(String.self, at: 4), status: Int(try row.decode(Int32.self, at: 5)),
-                        occurredAtMilliseconds: try row.decode(Int64.self, at: 6),
-                        payloadDigest: try row.decode(PostgresBytes.self, at: 7).bytes)
-                    return (record, try row.decode(PostgresBytes.self, at: 8).bytes)
-                }
-            }
-            #expect(AuditChain.firstBrokenLink(try await chain()) == nil, "the chain spans both batches")
+            #expect(
+                try await AuditVerification.verify(on: connection).broken.isEmpty, "the chain spans both batches")
             try await connection.query("UPDATE dossier_history SET status = 10 WHERE sequence = 3")
-            #expect(AuditChain.firstBrokenLink(try await chain()) == 3)
+            let tampered = try await AuditVerification.verify(on: connection)
+            #expect(tampered.broken == [.init(dossier: "001.00.80.H26-250702-0001", firstBrokenSequence: 3)])
+            #expect(tampered.entriesChecked == 4)
+            // A removed tail is found against the dossier row's last hash.
+            try await connection.query("UPDATE dossier_history SET status = 4 WHERE sequence = 3")
+            try await connection.query("DELETE FROM dossier_history WHERE sequence = 4")
+            #expect(
+                try await AuditVerification.verify(dossier: "001.00.80.H26-250702-0001", on: connection).broken
+                    == [.init(dossier: "001.00.80.H26-250702-0001", firstBrokenSequence: 4)])
             await connection.close()
         }
     }
