@@ -1,8 +1,12 @@
 import ArgumentParser
 import LienThongKafka
 import LienThongPostgres
+import LienThongSimulation
 import LienThongWorker
+import Logging
+import Synchronization
 
+import struct Foundation.Date
 import class Foundation.ProcessInfo
 
 /// Where the brokers and the database are: shared by every command that talks to both.
@@ -19,9 +23,7 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The bootstrap servers, from the flag or the environment.
     func bootstrapServers() throws -> String {
-        guard let brokers = brokers ?? ProcessInfo.processInfo.environment["LIENTHONG_KAFKA_BROKERS"], !brokers.isEmpty
-        else { throw ValidationError("missing Kafka brokers: pass --brokers or set LIENTHONG_KAFKA_BROKERS") }
-        return brokers
+        try resolveBrokers(brokers)
     }
 
     /// The librdkafka passthrough properties.
@@ -77,5 +79,73 @@ struct TopicOptions: ParsableArguments {
         topics.departmentWork = workTopicPrefix + ".department"
         topics.ministryWork = workTopicPrefix + ".ministry"
         return topics
+    }
+}
+
+/// The bootstrap servers from a `--brokers` flag or `$LIENTHONG_KAFKA_BROKERS`.
+func resolveBrokers(_ flag: String?) throws -> String {
+    guard let brokers = flag ?? ProcessInfo.processInfo.environment["LIENTHONG_KAFKA_BROKERS"], !brokers.isEmpty
+    else { throw ValidationError("missing Kafka brokers: pass --brokers or set LIENTHONG_KAFKA_BROKERS") }
+    return brokers
+}
+
+/// Loads the reference data, failing with the option's name and the file at fault.
+func loadReferenceData(_ directory: String) throws -> ReferenceData {
+    do {
+        return try ReferenceData.load(directory: directory)
+    } catch {
+        throw ValidationError("--reference-data: \(error)")
+    }
+}
+
+/// Waits until SIGINT/SIGTERM or `durationSeconds` (0: no limit), calling `tick` every second.
+func runUntilStopped(durationSeconds: Int, tick: (Int) async -> Void) async {
+    let interrupted = Mutex(false)
+    let signals = Task {
+        await waitForTerminationSignal()
+        interrupted.withLock { $0 = true }
+    }
+    let deadline = durationSeconds > 0 ? ContinuousClock.now + .seconds(durationSeconds) : nil
+    var seconds = 0
+    while !interrupted.withLock({ $0 }), deadline.map({ ContinuousClock.now < $0 }) ?? true {
+        try? await Task.sleep(for: .seconds(1))
+        seconds += 1
+        await tick(seconds)
+    }
+    signals.cancel()
+}
+
+/// How the simulated Hanoi behaves: shared by `dev` and `simulate`.
+struct SimulationOptions: ParsableArguments {
+    @Option(help: "Real seconds to run (0: until Ctrl-C or SIGTERM).")
+    var durationSeconds = 90
+
+    @Option(help: "Simulated seconds per real second.")
+    var speed = 1200.0
+
+    @Option(help: "New dossiers per working hour across Hanoi (simulated).")
+    var dossiersPerHour = 400.0
+
+    @Option(help: "The simulation's random seed (the same seed replays the same traffic).")
+    var seed: UInt64 = 2025
+
+    func validate() throws {
+        guard speed > 0 else { throw ValidationError("--speed must be positive") }
+        guard dossiersPerHour > 0 else { throw ValidationError("--dossiers-per-hour must be positive") }
+    }
+
+    /// A driver sending the simulated traffic from the next Monday 07:00 to `brokers`.
+    func driver(
+        tables: ReferenceData, brokers: String, inboundTopic: String = "dossier.events",
+        portalSyncTopic: String = "portal.sync", logger: Logger
+    ) throws -> SimulationDriver {
+        let start = DevCommand.mondayMorning(after: Date(), calendar: tables.calendar)
+        var profile = TrafficProfile()
+        profile.dossiersPerWorkingHour = dossiersPerHour
+        return try SimulationDriver(
+            traffic: UpstreamTraffic(
+                referenceData: tables.router, calendar: tables.calendar, profile: profile, seed: seed, start: start),
+            simulatedStart: start, speed: speed, bootstrapServers: brokers, inboundTopic: inboundTopic,
+            portalSyncTopic: portalSyncTopic, logger: logger)
     }
 }

@@ -27,20 +27,10 @@ struct DevCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Real seconds to run (0: until Ctrl-C).")
-    var durationSeconds = 90
-
-    @Option(help: "Simulated seconds per real second.")
-    var speed = 1200.0
+    @OptionGroup var simulation: SimulationOptions
 
     @Option(help: "Worker processes in the fleet.")
     var workers = 2
-
-    @Option(help: "New dossiers per working hour across Hanoi (simulated).")
-    var dossiersPerHour = 400.0
-
-    @Option(help: "The simulation's random seed (the same seed replays the same traffic).")
-    var seed: UInt64 = 2025
 
     @Option(help: "A PostgreSQL conninfo or URI to use instead of a throwaway cluster (default: $DATABASE_URL).")
     var databaseURL: String?
@@ -53,19 +43,12 @@ struct DevCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        guard speed > 0 else { throw ValidationError("--speed must be positive") }
-        guard dossiersPerHour > 0 else { throw ValidationError("--dossiers-per-hour must be positive") }
     }
 
     func run() async throws {
         var logger = Logger(label: "lienthong.dev")
         logger.logLevel = .error
-        let tables: ReferenceData
-        do {
-            tables = try ReferenceData.load(directory: referenceData)
-        } catch {
-            throw ValidationError("--reference-data: \(error)")
-        }
+        let tables = try loadReferenceData(referenceData)
         print("lienthong dev: starting PostgreSQL, the embedded broker and \(workers) worker(s) …")
         let database = try await DevDatabase.open(url: databaseURL, logger: logger)
         let connection = try await PostgresConnection.connect(
@@ -84,13 +67,8 @@ struct DevCommand: AsyncParsableCommand {
                 index: index, brokers: cluster.bootstrapServers, databaseURL: database.url, logs: logDirectory)
         }
 
-        let start = Self.mondayMorning(after: Date(), calendar: tables.calendar)
-        var profile = TrafficProfile()
-        profile.dossiersPerWorkingHour = dossiersPerHour
-        let driver = try SimulationDriver(
-            traffic: UpstreamTraffic(
-                referenceData: tables.router, calendar: tables.calendar, profile: profile, seed: seed, start: start),
-            simulatedStart: start, speed: speed, bootstrapServers: cluster.bootstrapServers, logger: logger)
+        let driver = try simulation.driver(tables: tables, brokers: cluster.bootstrapServers, logger: logger)
+        let start = driver.simulatedStart
         let simulating = Task { try await driver.run() }
         let watcherConnection = try await PostgresConnection.connect(
             configuration: PostgresConfiguration(connectionString: database.url), logger: logger)
@@ -101,19 +79,9 @@ struct DevCommand: AsyncParsableCommand {
         let progress = try ProgressLine(
             connection: connection, group: "lienthong-workers", bootstrapServers: cluster.bootstrapServers,
             driver: driver, logger: logger)
-        print("simulated Hanoi from \(Self.describe(start)) at \(Int(speed))× real time; Ctrl-C stops\n")
+        print("simulated Hanoi from \(Self.describe(start)) at \(Int(simulation.speed))× real time; Ctrl-C stops\n")
 
-        let interrupted = Mutex(false)
-        let signals = Task {
-            await waitForTerminationSignal()
-            interrupted.withLock { $0 = true }
-        }
-        let deadline = durationSeconds > 0 ? ContinuousClock.now + .seconds(durationSeconds) : nil
-        while !interrupted.withLock({ $0 }), deadline.map({ ContinuousClock.now < $0 }) ?? true {
-            try? await Task.sleep(for: .seconds(1))
-            await progress.show()
-        }
-        signals.cancel()
+        await runUntilStopped(durationSeconds: simulation.durationSeconds) { _ in await progress.show() }
         simulating.cancel()
         _ = try? await simulating.value
         await driver.close()
@@ -135,7 +103,7 @@ struct DevCommand: AsyncParsableCommand {
             Self.summaryTable(summary, totals: totals, sent: driver.sentCount, dossiers: driver.dossiersCreated)
                 + "\n"
                     + """
-                    simulated \(Self.describe(start)) → \(Self.describe(driver.now)) (\(Int(speed))× real time)
+                    simulated \(Self.describe(start)) → \(Self.describe(driver.now)) (\(Int(simulation.speed))× real time)
                     worker logs: \(logDirectory.path)/worker-*.log (exit status \(fleet.map(\.terminationStatus)))
                     check it:    lienthong reconcile (against your own brokers and database after `lienthong worker`)
                     """)

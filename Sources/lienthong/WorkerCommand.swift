@@ -60,12 +60,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard let policy = SLAResumePolicy(rawValue: resumePolicy) else {
             throw ValidationError("--resume-policy must be restart or extend, got \(resumePolicy)")
         }
-        let tables: ReferenceData
-        do {
-            tables = try ReferenceData.load(directory: referenceData)
-        } catch {
-            throw ValidationError("--reference-data: \(error)")
-        }
+        let tables = try loadReferenceData(referenceData)
         let database = connection.database
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: group)
         consumerConfiguration.properties = properties

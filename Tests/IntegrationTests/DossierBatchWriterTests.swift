@@ -27,16 +27,9 @@ private func lifecycle(dossier: String = "001.00.80.H26-250702-0001", from offse
 struct DossierBatchWriterTests {
     let writer = DossierBatchWriter(consumerGroup: "workers", referenceData: testReferenceData)
 
-    private func prepared(_ database: TestDatabase) async throws -> PostgresConnection {
-        let connection = try await database.connect()
-        try await PostgresMigrator.load(directory: migrationsDirectory).migrate(
-            on: connection, logger: Logger(label: "test"))
-        return connection
-    }
-
     @Test func aBatchAppliesStateHistoryOutboxInboxAndPositionInOneTransaction() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let batch = try lifecycle() + lifecycle(dossier: "001.00.80.H26-250702-0002", from: 4)
             let writer = writer
             let outcomes = try await connection.withTransaction { try writer.write(batch, in: $0) }
@@ -65,29 +58,28 @@ struct DossierBatchWriterTests {
                 try await connection.query("SELECT next_offset FROM consumer_position")[0].decode(Int64.self, at: 0)
                     == 8)
             #expect(
-                try await connection.query("SELECT count(*) FROM inbox WHERE outcome = 'applied'")[0].decode(
-                    Int.self, at: 0) == 8)
+                try await count("SELECT count(*) FROM inbox WHERE outcome = 'applied'", on: connection) == 8)
             await connection.close()
         }
     }
 
     @Test func aRedeliveredBatchIsAllDuplicatesAndChangesNothing() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let batch = try lifecycle()
             let writer = writer
             _ = try await connection.withTransaction { try writer.write(batch, in: $0) }
             let again = try await connection.withTransaction { try writer.write(batch + batch, in: $0) }
             #expect(again.allSatisfy { $0 == .duplicate })
-            #expect(try await connection.query("SELECT count(*) FROM dossier_history")[0].decode(Int.self, at: 0) == 4)
-            #expect(try await connection.query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0) == 10)
+            #expect(try await count("SELECT count(*) FROM dossier_history", on: connection) == 4)
+            #expect(try await count("SELECT count(*) FROM outbox", on: connection) == 10)
             await connection.close()
         }
     }
 
     @Test func aRejectedEventIsRecordedAndLaterEventsStillApply() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let writer = writer
             let batch = [
                 try consumed("dossier.received", version: 1, data: received, offset: 0),
@@ -110,7 +102,7 @@ struct DossierBatchWriterTests {
 
     @Test func theStoredHistoryChainVerifiesAndATamperedRowIsFound() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let writer = writer
             let batch = try lifecycle()
             _ = try await connection.withTransaction { try writer.write(Array(batch.prefix(2)), in: $0) }

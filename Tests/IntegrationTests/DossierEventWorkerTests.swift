@@ -21,10 +21,6 @@ private let receivedData =
 struct DossierEventWorkerTests {
     let logger = Logger(label: "lienthong.test")
 
-    private func count(_ sql: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
-        try await connection.query(sql)[0].decode(Int.self, at: 0)
-    }
-
     private func makeWorker(
         _ kafka: TestKafka, _ database: TestDatabase, topic: String
     ) async throws -> DossierEventWorker {

@@ -18,9 +18,7 @@ struct InspectionCommandTests {
 
     @Test func operatorsSeeADossierItsAuditChainTriageAndDeadLetters() async throws {
         try await withTestDatabase { database in
-            let connection = try await database.connect()
-            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(
-                on: connection, logger: Logger(label: "test"))
+            let connection = try await migratedConnection(database)
             let writer = DossierBatchWriter(consumerGroup: "workers", referenceData: testReferenceData)
             let batch = [
                 try consumed("dossier.received", version: 1, data: openingData(procedure: "2.001837"), offset: 0),

@@ -15,13 +15,6 @@ private func hanoi(_ text: String) -> Date {
 struct RoutingAndDeadlineTests {
     let writer = DossierBatchWriter(consumerGroup: "workers", referenceData: testReferenceData)
 
-    private func prepared(_ database: TestDatabase) async throws -> PostgresConnection {
-        let connection = try await database.connect()
-        try await PostgresMigrator.load(directory: migrationsDirectory).migrate(
-            on: connection, logger: Logger(label: "test"))
-        return connection
-    }
-
     private func write(_ batch: [ConsumedEvent], on connection: PostgresConnection) async throws -> [EventOutcome] {
         let writer = writer
         return try await connection.withTransaction { try writer.write(batch, in: $0) }
@@ -39,7 +32,7 @@ struct RoutingAndDeadlineTests {
 
     @Test func aDepartmentProcedureGoesToTheDepartmentAndItsResultBackToTheReceivingPoint() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let batch = [
                 try consumed("dossier.received", version: 1, data: openingData(procedure: "2.001837"), offset: 0),
                 try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
@@ -78,7 +71,7 @@ struct RoutingAndDeadlineTests {
 
     @Test func aMultiStepProcedureHandsTheDossierAlongItsChain() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             _ = try await write(
                 [
                     try consumed("dossier.received", version: 1, data: openingData(procedure: "1.001776"), offset: 0),
@@ -102,7 +95,7 @@ struct RoutingAndDeadlineTests {
 
     @Test func aDossierNamingASplitPreMergerCommuneGoesToTriageOnce() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let dossier = "001.00.80.H26-250620-0001"
             let outcomes = try await write(
                 [
@@ -120,8 +113,7 @@ struct RoutingAndDeadlineTests {
             #expect(try triage[0].decode(String.self, at: 0) == "split_pre_merger_unit")
             #expect(try triage[0].decode([String].self, at: 1) == ["00008", "00025"])
             #expect(
-                try await connection.query("SELECT count(*) FROM outbox WHERE topic = 'dossier.triage'")[0].decode(
-                    Int.self, at: 0) == 1)
+                try await count("SELECT count(*) FROM outbox WHERE topic = 'dossier.triage'", on: connection) == 1)
             #expect(try await workItems(on: connection).isEmpty, "no unit is guessed")
             let state = try await connection.query("SELECT status, holder FROM dossier")[0]
             #expect(try state.decode(Int32.self, at: 0) == 4, "the dossier itself is kept and moves on")
@@ -132,7 +124,7 @@ struct RoutingAndDeadlineTests {
 
     @Test func anEventAheadOfItsVersionIsHeldAndAppliedWhenTheGapFills() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             let opening = openingData(procedure: "1.001193")
             let first = try await write(
                 [
@@ -153,10 +145,9 @@ struct RoutingAndDeadlineTests {
             let state = try await connection.query("SELECT status, version FROM dossier")[0]
             let (status, version) = try state.decode((Int32, Int64).self)
             #expect(status == 9 && version == 3, "the held event followed")
-            #expect(try await connection.query("SELECT count(*) FROM held_event")[0].decode(Int.self, at: 0) == 0)
+            #expect(try await count("SELECT count(*) FROM held_event", on: connection) == 0)
             #expect(
-                try await connection.query("SELECT count(*) FROM inbox WHERE outcome = 'applied'")[0].decode(
-                    Int.self, at: 0) == 3)
+                try await count("SELECT count(*) FROM inbox WHERE outcome = 'applied'", on: connection) == 3)
 
             // Out of order within one batch: nothing needs storing.
             let other = "001.00.80.H26-250702-0002"
@@ -169,7 +160,7 @@ struct RoutingAndDeadlineTests {
                         "dossier.status-changed", dossier: other, version: 2, data: #"{"status":4}"#, offset: 5),
                 ], on: connection)
             #expect(sameBatch[1] == .held)
-            #expect(try await connection.query("SELECT count(*) FROM held_event")[0].decode(Int.self, at: 0) == 0)
+            #expect(try await count("SELECT count(*) FROM held_event", on: connection) == 0)
             #expect(
                 try await connection.query("SELECT version FROM dossier WHERE code = \(other)")[0].decode(
                     Int64.self, at: 0) == 3)
@@ -179,7 +170,7 @@ struct RoutingAndDeadlineTests {
 
     @Test func aGapThatNeverFillsGoesToTriageAfterTheHoldTime() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             _ = try await write(
                 [
                     try consumed("dossier.received", version: 1, data: openingData(procedure: "1.001193"), offset: 0),
@@ -196,15 +187,14 @@ struct RoutingAndDeadlineTests {
             #expect(
                 try await connection.query("SELECT reason FROM triage")[0].decode(String.self, at: 0) == "version_gap")
             #expect(
-                try await connection.query("SELECT count(*) FROM outbox WHERE topic = 'dossier.triage'")[0].decode(
-                    Int.self, at: 0) == 1)
+                try await count("SELECT count(*) FROM outbox WHERE topic = 'dossier.triage'", on: connection) == 1)
             await connection.close()
         }
     }
 
     @Test func eachSLAWarningIsEmittedOnce() async throws {
         try await withTestDatabase { database in
-            let connection = try await prepared(database)
+            let connection = try await migratedConnection(database)
             // Received 08:11 on Wednesday 2 July 2025, one working day: due Thursday 08:11.
             _ = try await write(
                 [

@@ -25,8 +25,7 @@ struct WorkerFleetTests {
             for destination in ["commune", "department", "ministry"] {
                 try kafka.embedded?.createTopic("\(workPrefix).\(destination)", partitions: 3)
             }
-            let connection = try await database.connect()
-            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            let connection = try await migratedConnection(database)
 
             let dossiers = 400
             let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
@@ -42,9 +41,7 @@ struct WorkerFleetTests {
                 "--work-topic-prefix", workPrefix,
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
             ]
-            func inboxCount() async throws -> Int {
-                try await connection.query("SELECT count(*) FROM inbox")[0].decode(Int.self, at: 0)
-            }
+            func inboxCount() async throws -> Int { try await count("SELECT count(*) FROM inbox", on: connection) }
             let first = try runLienThong(arguments + ["--worker-id", "a"])
             let second = try runLienThong(arguments + ["--worker-id", "b"])
             let started = ContinuousClock.now
