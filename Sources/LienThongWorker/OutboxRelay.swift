@@ -136,7 +136,7 @@ public final class OutboxRelay: Sendable {
                 wake.yield()
                 for await _ in wakeups {
                     do {
-                        while try await self.publishPending() == self.batchSize {}
+                        while try await self.publishPending() > 0 {}
                     } catch {
                         // PostgreSQL or the broker is unavailable: the fallback timer tries again.
                         self.logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
