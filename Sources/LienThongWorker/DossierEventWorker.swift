@@ -73,8 +73,9 @@ public final class DossierEventWorker: Sendable {
     ///
     /// A transient failure (PostgreSQL unreachable or failing over, serialization failure, deadlock) pauses the
     /// batch's partitions and retries with jittered exponential backoff until it succeeds, the partitions are
-    /// revoked or the worker closes; then nothing is committed and the records are read again. Any other failure
-    /// splits the batch in two, down to the one record that fails, which goes to the dead-letter topic.
+    /// revoked or the worker closes; then nothing is committed and the records are read again. A failure a record's
+    /// data can cause (``isRecordAttributable(_:)``) splits the batch in two, down to the one record that fails,
+    /// which goes to the dead-letter topic; any other failure is retried the same way as a transient one.
     @discardableResult
     public func process(_ batch: [KafkaMessage]) async throws -> [EventOutcome] {
         inFlight.begin()
@@ -131,18 +132,18 @@ public final class DossierEventWorker: Sendable {
         }
     }
 
-    /// Writes the items in one transaction; a failure that is not transient splits them in two (a prefix of each
+    /// Writes the items in one transaction; a failure a record can cause splits them in two (a prefix of each
     /// partition first, so a stored position never passes an unwritten record), down to the single record at
     /// fault, which is dead-lettered with its SQLSTATE.
     private func writeIsolatingFailures(_ items: [BatchItem]) async throws -> [EventOutcome] {
         do {
             return try await write(items)
-        } catch  where !Self.isTransient(error) && items.count > 1 {
+        } catch where Self.isRecordAttributable(error) && items.count > 1 {
             let middle = items.count / 2
             logger.debug("splitting a failing batch", metadata: ["worker.batch_size": "\(items.count)"])
             return try await writeIsolatingFailures(Array(items[..<middle]))
                 + writeIsolatingFailures(Array(items[middle...]))
-        } catch  where !Self.isTransient(error) {
+        } catch where Self.isRecordAttributable(error) {
             guard case .event(let consumed) = items[0] else { throw error }
             let reason = (error as? PostgresError)?.sqlState.map { "sqlstate_\($0.rawValue)" } ?? "store_refused"
             logger.error(
@@ -172,6 +173,15 @@ public final class DossierEventWorker: Sendable {
         return try await connection.withTransaction(retrying: retryPolicy) { session in
             try writer.write(toWrite, deadLetters: deadLetters, in: session)
         }
+    }
+
+    /// Failures a record's own data can cause: data exceptions (class 22), integrity violations (23) and program
+    /// limits such as an oversized row (54). Only these split a batch and dead-letter a record; anything else (a
+    /// missing table, a bug, an outage) is retried with backoff, so a broken deployment never empties a topic into
+    /// the dead-letter queue.
+    static func isRecordAttributable(_ error: any Error) -> Bool {
+        guard let state = (error as? PostgresError)?.sqlState else { return false }
+        return ["22", "23", "54"].contains(state.class)
     }
 
     /// Failures that clear by themselves: the connection, a failover, serialization failures and deadlocks,
