@@ -138,12 +138,12 @@ public final class DossierEventWorker: Sendable {
     private func writeIsolatingFailures(_ items: [BatchItem]) async throws -> [EventOutcome] {
         do {
             return try await write(items)
-        } catch where Self.isRecordAttributable(error) && items.count > 1 {
+        } catch  where Self.isRecordAttributable(error) && items.count > 1 {
             let middle = items.count / 2
             logger.debug("splitting a failing batch", metadata: ["worker.batch_size": "\(items.count)"])
             return try await writeIsolatingFailures(Array(items[..<middle]))
                 + writeIsolatingFailures(Array(items[middle...]))
-        } catch where Self.isRecordAttributable(error) {
+        } catch  where Self.isRecordAttributable(error) {
             guard case .event(let consumed) = items[0] else { throw error }
             let reason = (error as? PostgresError)?.sqlState.map { "sqlstate_\($0.rawValue)" } ?? "store_refused"
             logger.error(
