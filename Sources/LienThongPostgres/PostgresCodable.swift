@@ -80,8 +80,11 @@ extension Array where Element == UInt8 {
         let lengthOffset = count
         appendBigEndian(Int32(0))
         value.encode(into: &self)
-        let length = Int32(count - lengthOffset - 4).bigEndian
-        Swift.withUnsafeBytes(of: length) { replaceSubrange(lengthOffset..<(lengthOffset + 4), with: $0) }
+        let length = UInt32(count - lengthOffset - 4)
+        self[lengthOffset] = UInt8(truncatingIfNeeded: length >> 24)
+        self[lengthOffset + 1] = UInt8(truncatingIfNeeded: length >> 16)
+        self[lengthOffset + 2] = UInt8(truncatingIfNeeded: length >> 8)
+        self[lengthOffset + 3] = UInt8(truncatingIfNeeded: length)
     }
 }
 
