@@ -20,11 +20,12 @@ struct RelayCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
+        let stopRequested = Task { await waitForTerminationSignal() }
         var logger = Logger(label: "lienthong.relay")
         logger.logLevel = .info
         let relay = try await Self.startRelay(connection: connection, logger: logger)
         logger.info("relay started")
-        await waitForTerminationSignal()
+        await stopRequested.value
         await relay.stop()
         logger.info("relay stopped")
     }

@@ -53,6 +53,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var relay = false
 
     func run() async throws {
+        // Catch SIGTERM/SIGINT from the start: a stop requested while starting up is still a graceful one.
+        let stopRequested = Task { await waitForTerminationSignal() }
         var logger = Logger(label: "lienthong.worker")
         logger.logLevel = .info
         let brokers = try connection.bootstrapServers()
@@ -88,7 +90,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
         logger.info("worker started", metadata: ["kafka.topic": "\(topic)", "kafka.group": "\(group)"])
         let running = Task { await worker.run() }
-        await waitForTerminationSignal()
+        await stopRequested.value
         logger.info("worker stopping")
         let budget = Duration.seconds(shutdownBudgetSeconds)
         let watchdog = Task.detached {
