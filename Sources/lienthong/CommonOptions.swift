@@ -124,7 +124,7 @@ struct SimulationOptions: ParsableArguments {
     var speed = 1200.0
 
     @Option(help: "New dossiers per working hour across Hanoi (simulated).")
-    var dossiersPerHour = 400.0
+    var dossiersPerHour = 250.0
 
     @Option(help: "The simulation's random seed (the same seed replays the same traffic).")
     var seed: UInt64 = 2025
