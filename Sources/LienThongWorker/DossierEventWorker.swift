@@ -144,8 +144,10 @@ public final class DossierEventWorker: Sendable {
             return try await writeIsolatingFailures(Array(items[..<middle]))
                 + writeIsolatingFailures(Array(items[middle...]))
         } catch  where Self.isRecordAttributable(error) {
-            guard case .event(let consumed) = items[0] else { throw error }
-            let reason = (error as? PostgresError)?.sqlState.map { "sqlstate_\($0.rawValue)" } ?? "store_refused"
+            guard case .event(let consumed) = items[0], let state = (error as? PostgresError)?.sqlState else {
+                throw error
+            }
+            let reason = "sqlstate_\(state.rawValue)"
             logger.error(
                 "event refused by the store; dead-lettered",
                 metadata: ["worker.reason": "\(reason)", "dossier.code": "\(consumed.event.subject.rawValue)"])

@@ -23,16 +23,17 @@ public struct InboundTopicScan: Sendable {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         var scan = InboundTopicScan()
         scan.endOffsets = try await consumer.endOffsets(of: topic)
-        var remaining = Set(scan.endOffsets.filter { $0.value > 0 }.keys)
-        guard !remaining.isEmpty else {
+        let unread = Set(scan.endOffsets.filter { $0.value > 0 }.keys)
+        guard !unread.isEmpty else {
             await consumer.close()
             return scan
         }
         try consumer.subscribe(topics: [topic])
         let deadline = ContinuousClock.now + timeout
         let ends = scan.endOffsets
-        let reading = Task { [scan] () -> InboundTopicScan in
+        let reading = Task { [scan] () -> (scan: InboundTopicScan, reachedEnd: Bool) in
             var scan = scan
+            var remaining = unread
             for await batch in consumer.batches {
                 for message in batch {
                     if let value = message.value, let id = Self.eventID(value) {
@@ -44,18 +45,18 @@ public struct InboundTopicScan: Sendable {
                 }
                 if remaining.isEmpty { break }
             }
-            return scan
+            return (scan, remaining.isEmpty)
         }
         let watchdog = Task {
             try? await Task.sleep(until: deadline)
             if !Task.isCancelled { await consumer.close() }
         }
-        scan = await reading.value
+        let result = await reading.value
         watchdog.cancel()
         await consumer.close()
-        guard scan.eventIDsByOffset.values.reduce(0, { $0 + $1.count }) > 0 || ends.values.allSatisfy({ $0 == 0 })
-        else { throw CancellationError() }
-        return scan
+        // The watchdog closed the consumer before every partition was read to its end.
+        guard result.reachedEnd else { throw CancellationError() }
+        return result.scan
     }
 
     /// The `id` attribute of a JSON event, if it has one.

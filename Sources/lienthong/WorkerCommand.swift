@@ -81,11 +81,12 @@ struct WorkerCommand: AsyncParsableCommand {
             connection: try await PostgresConnection.connect(configuration: database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
-        let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
         let watchInterval = Duration.seconds(watchIntervalSeconds)
-        let watching =
-            watchIntervalSeconds > 0
-            ? Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) } : nil
+        var watching: Task<Void, Never>?
+        if watchIntervalSeconds > 0 {
+            let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
+            watching = Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) }
+        }
         let relaying = relay ? try await RelayCommand.startRelay(connection: connection, logger: logger) : nil
 
         logger.info("worker started", metadata: ["kafka.topic": "\(topic)", "kafka.group": "\(group)"])
