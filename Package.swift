@@ -24,6 +24,13 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["JSON", "YAML"]),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System shims: the only importers are the two wrapper modules below.
@@ -59,6 +66,27 @@ var package = Package(
             name: "LienThongWorker",
             dependencies: [
                 "LienThongDomain", "LienThongKafka", "LienThongPostgres",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+
+        // Settings from a YAML file, the environment and flags; the production profile's checks.
+        .target(
+            name: "LienThongSettings",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // Probes, Prometheus metrics, the read-only status API and JSON logs.
+        .target(
+            name: "LienThongHTTP",
+            dependencies: [
+                "LienThongDomain", "LienThongWorker", "LienThongKafka", "LienThongPostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,9 +112,11 @@ var package = Package(
             name: "lienthong",
             dependencies: [
                 "LienThongDomain", "LienThongKafka", "LienThongPostgres", "LienThongWorker", "LienThongSimulation",
-                "LienThongTestSupport",
+                "LienThongTestSupport", "LienThongSettings", "LienThongHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -100,11 +130,19 @@ var package = Package(
             ]
         ),
         .testTarget(name: "LienThongPostgresTests", dependencies: ["LienThongPostgres"]),
+        .testTarget(name: "LienThongSettingsTests", dependencies: ["LienThongSettings"]),
+        .testTarget(
+            name: "LienThongHTTPTests",
+            dependencies: ["LienThongHTTP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "LienThongKafka", "LienThongPostgres", "LienThongTestSupport", "LienThongWorker", "LienThongDomain",
-                .product(name: "Logging", package: "swift-log"),
+                "LienThongHTTP", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"), "LienThongSettings",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],

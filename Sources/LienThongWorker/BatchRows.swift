@@ -96,6 +96,10 @@ struct InboxRows {
                 INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
                 SELECT * FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
                                      \(outcomes)::text[], \(reasons)::text[])
+                ON CONFLICT (event_id) DO UPDATE
+                    SET topic = excluded.topic, partition = excluded.partition, "offset" = excluded."offset",
+                        outcome = excluded.outcome, reason = excluded.reason, received_at = now()
+                    WHERE inbox.outcome IN ('rejected', 'dead_lettered')
                 """, prepared: true)
         }
         if !updates.isEmpty {

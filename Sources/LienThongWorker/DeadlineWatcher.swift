@@ -19,6 +19,8 @@ public struct DeadlineWatcher: Sendable {
     public var topics = OutboundTopics()
     /// Names this worker in triage records. Default: `lienthong-worker`.
     public var workerID = "lienthong-worker"
+    /// Where emitted warnings are counted. Default: ``WorkerMetrics/shared``.
+    public var metrics = WorkerMetrics.shared
     /// How long an event may wait for the versions before it. Default: 10 minutes.
     public var gapHoldTime: Duration = .seconds(600)
     /// The advisory-lock key of a scan.
@@ -41,9 +43,11 @@ public struct DeadlineWatcher: Sendable {
     /// Scans once at `now` (the simulation passes its own clock).
     public func scan(at now: Date, on connection: PostgresConnection) async throws -> ScanResult {
         let watcher = self
-        return try await connection.withTransaction { session in
+        let result = try await connection.withTransaction { session in
             try watcher.scan(at: now, in: session)
         }
+        if result.ran { metrics.recordWarnings(result.warnings) }
+        return result
     }
 
     /// Scans every `interval` until cancelled; failures are logged and the next scan tries again.

@@ -40,7 +40,10 @@ public struct DossierBatchWriter: Sendable {
             let codes = Set(batch.map(\.event.subject.rawValue))
             application.handled = try Set(
                 session.query(
-                    "SELECT event_id FROM inbox WHERE event_id = ANY(\(batch.map(\.event.id)))", prepared: true
+                    """
+                    SELECT event_id FROM inbox
+                    WHERE event_id = ANY(\(batch.map(\.event.id))) AND outcome NOT IN ('rejected', 'dead_lettered')
+                    """, prepared: true
                 )
                 .map { try $0.decode(String.self, at: 0) })
             application.dossiers = try StoredDossier.load(

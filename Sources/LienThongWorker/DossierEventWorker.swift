@@ -5,6 +5,8 @@ public import LienThongPostgres
 public import Logging
 import Synchronization
 
+import struct Foundation.Date
+
 /// Consumes dossier events and applies them: decode and validate, then one PostgreSQL transaction per batch
 /// (``DossierBatchWriter``), then store and commit the offsets in Kafka so that lag tools see the truth.
 ///
@@ -20,6 +22,7 @@ public final class DossierEventWorker: Sendable {
     private let logger: Logger
     private let inFlight: InFlightBatch
     private let isClosing = Mutex(false)
+    private let metrics: WorkerMetrics
 
     /// Creates the worker and its consumer (subscribed to `topic`), which resumes from PostgreSQL's positions.
     public init(
@@ -28,10 +31,17 @@ public final class DossierEventWorker: Sendable {
         connection: PostgresConnection,
         positionsConnection: PostgresConnection,
         writer: DossierBatchWriter,
+        metrics: WorkerMetrics = .shared,
         logger: Logger
     ) throws {
         let inFlight = InFlightBatch()
         let group = writer.consumerGroup
+        var consumerConfiguration = consumerConfiguration
+        if consumerConfiguration.statisticsInterval == nil
+            && consumerConfiguration.properties["statistics.interval.ms"] == nil
+        {
+            consumerConfiguration.statisticsInterval = .seconds(5)  // consumer lag for /metrics
+        }
         self.consumer = try KafkaConsumer(
             configuration: consumerConfiguration,
             rebalanceHandler: KafkaRebalanceHandler(
@@ -39,15 +49,27 @@ public final class DossierEventWorker: Sendable {
                     Self.storedPositions(partitions, group: group, connection: positionsConnection, logger: logger)
                 },
                 willRevoke: { _, _ in inFlight.waitUntilIdle() }),
+            eventHandler: { event in Self.observe(event, metrics: metrics) },
             logger: logger)
         try consumer.subscribe(topics: [topic])
         self.connection = connection
         self.writer = writer
         self.logger = logger
         self.inFlight = inFlight
+        self.metrics = metrics
         var policy = PostgresRetryPolicy()
         policy.retriesConnectionLoss = true  // safe: the inbox makes the batch transaction idempotent
         self.retryPolicy = policy
+    }
+
+    /// Whether partitions are assigned to this worker (readiness).
+    public var hasAssignment: Bool {
+        !consumer.assignment.isEmpty
+    }
+
+    /// Time since the consumer's poll thread last went round its loop (liveness).
+    public var timeSinceLastPoll: Duration {
+        consumer.timeSinceLastPoll
     }
 
     /// Processes batches until the consumer closes.
@@ -97,6 +119,12 @@ public final class DossierEventWorker: Sendable {
             }
         }
         guard let outcomes = await persist(items, from: owned) else { return [] }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for message in owned {
+            if let timestamp = message.timestamp {
+                metrics.recordApplyLatency(milliseconds: now - timestamp.milliseconds)
+            }
+        }
         // Kafka's commit follows PostgreSQL's, for lag tools; PostgreSQL stays authoritative.
         try? consumer.storeOffsets(
             owned.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
@@ -115,6 +143,7 @@ public final class DossierEventWorker: Sendable {
                 return try await writeIsolatingFailures(items)
             } catch {
                 attempt += 1
+                metrics.recordRetry(transient: Self.isTransient(error))
                 logger.warning(
                     "batch not written; retrying",
                     metadata: [
@@ -172,8 +201,25 @@ public final class DossierEventWorker: Sendable {
             }
         }
         let (toWrite, deadLetters) = (events, letters)
-        return try await connection.withTransaction(retrying: retryPolicy) { session in
+        let started = ContinuousClock.now
+        let outcomes = try await connection.withTransaction(retrying: retryPolicy) { session in
             try writer.write(toWrite, deadLetters: deadLetters, in: session)
+        }
+        metrics.recordBatch(
+            events: toWrite, outcomes: outcomes, deadLetters: deadLetters, transaction: ContinuousClock.now - started)
+        return outcomes
+    }
+
+    /// Turns the consumer's notices into metrics: rebalances and, from statistics, the lag of each partition.
+    private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics) {
+        switch event {
+        case .assigned: metrics.recordRebalance("assigned")
+        case .revoked(_, let lost): metrics.recordRebalance(lost ? "lost" : "revoked")
+        case .statistics(let json):
+            for partition in ConsumerStatistics.lags(in: json) {
+                metrics.setConsumerLag(topic: partition.topic, partition: partition.partition, lag: partition.lag)
+            }
+        case .error, .committed: break
         }
     }
 

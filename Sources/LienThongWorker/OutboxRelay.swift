@@ -18,13 +18,18 @@ public final class OutboxRelay: Sendable {
     private let producer: KafkaProducer
     private let batchSize: Int
     private let logger: Logger
+    private let metrics: WorkerMetrics
     /// The number of outbox shards (a hash of the dossier code); each is published by one relay at a time.
     public static let shardCount = 16
     /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
     /// Creates a relay with its own connection (it holds a transaction open while producing).
-    public init(connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 4000, logger: Logger) {
+    public init(
+        connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 4000,
+        metrics: WorkerMetrics = .shared, logger: Logger
+    ) {
+        self.metrics = metrics
         self.connection = connection
         self.producer = producer
         self.batchSize = batchSize
@@ -41,7 +46,7 @@ public final class OutboxRelay: Sendable {
     @_spi(Testing)
     public func publishPending(markingPublished: Bool) async throws -> Int {
         let limit = batchSize
-        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage)] in
+        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage, Date)] in
             try session.runScript("BEGIN")
             do {
                 let shards = try session.query(
@@ -53,7 +58,7 @@ public final class OutboxRelay: Sendable {
                 guard !shards.isEmpty else { return [] }
                 return try session.query(
                     """
-                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers FROM outbox
+                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers, created_at FROM outbox
                     WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
                     ORDER BY id LIMIT \(Int64(limit))
                     """, prepared: true
@@ -71,7 +76,8 @@ public final class OutboxRelay: Sendable {
                     headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 7))
                     return (
                         id,
-                        KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload.utf8, headers: headers)
+                        KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload.utf8, headers: headers),
+                        try row.decode(Date.self, at: 8)
                     )
                 }
             } catch {
@@ -105,6 +111,13 @@ public final class OutboxRelay: Sendable {
                 try? session.runScript("ROLLBACK")
                 throw error
             }
+        }
+        if mark {
+            let now = Date()
+            let waits = zip(rows, results).compactMap { row, result in
+                (try? result.get()) != nil ? Duration.seconds(now.timeIntervalSince(row.2)) : nil
+            }
+            metrics.recordPublished(count: delivered.count, waits: waits)
         }
         return mark ? delivered.count : 0
     }

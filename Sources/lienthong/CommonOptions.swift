@@ -1,6 +1,7 @@
 import ArgumentParser
 import LienThongKafka
 import LienThongPostgres
+import LienThongSettings
 import LienThongSimulation
 import LienThongWorker
 import Logging
@@ -9,76 +10,97 @@ import Synchronization
 import struct Foundation.Date
 import class Foundation.ProcessInfo
 
-/// Where the brokers and the database are: shared by every command that talks to both.
+/// Where the brokers and the database are, and the configuration file: shared by every command that talks to both.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Kafka bootstrap servers, host:port[,…] (default: $LIENTHONG_KAFKA_BROKERS).")
+    @Option(help: "A YAML configuration file (default: $LIENTHONG_CONFIG; example: Deploy/lienthong.example.yaml).")
+    var config: String?
+
+    @Option(help: "Kafka bootstrap servers, host:port[,…] (key kafka.brokers; $LIENTHONG_KAFKA_BROKERS).")
     var brokers: String?
 
     @Option(
-        name: .long, help: "A libpq conninfo string or postgresql:// URI (default: $DATABASE_URL, then PG* variables).")
+        name: .long,
+        help:
+            "A libpq conninfo string or postgresql:// URI (key database.url; $LIENTHONG_DATABASE_URL, $DATABASE_URL, PG*)."
+    )
     var databaseURL: String?
 
-    @Option(name: .customLong("kafka-property"), help: "A librdkafka property, name=value (repeatable).")
+    @Option(
+        name: .customLong("kafka-property"),
+        help: "A librdkafka property, name=value (repeatable; also LIENTHONG_KAFKA_<PROPERTY>).")
     var kafkaProperties: [String] = []
 
-    /// The bootstrap servers, from the flag or the environment.
-    func bootstrapServers() throws -> String {
-        try resolveBrokers(brokers)
-    }
+    @Flag(help: "Print the resolved configuration (secrets redacted) and exit.")
+    var printConfig = false
 
-    /// The librdkafka passthrough properties.
-    func properties() throws -> [String: String] {
-        var properties: [String: String] = [:]
-        for property in kafkaProperties {
-            let parts = property.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else {
-                throw ValidationError("--kafka-property expects name=value, got \(property)")
-            }
-            properties[String(parts[0])] = String(parts[1])
-        }
-        return properties
-    }
-
-    /// The passthrough properties a producer accepts (consumer-group settings removed).
-    func producerProperties() throws -> [String: String] {
-        try properties().filter {
-            !$0.key.hasPrefix("group.") && !["session.timeout.ms", "heartbeat.interval.ms"].contains($0.key)
-        }
-    }
-
-    var database: PostgresConfiguration {
-        PostgresConfiguration(
-            connectionString: databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "")
+    /// Resolves the settings: these flags and `flags` over the environment, the file and the defaults.
+    func settings(_ flags: [String: String?] = [:]) async throws -> ResolvedSettings {
+        var given = flags.compactMapValues { $0 }
+        if let brokers { given["kafka.brokers"] = brokers }
+        if let databaseURL { given["database.url"] = databaseURL }
+        return try await SettingsSources(flags: given, flagKafkaProperties: kafkaProperties, configurationFile: config)
+            .resolve()
     }
 }
 
-/// The outbound topic names.
-struct TopicOptions: ParsableArguments {
-    @Option(help: "The topic status events and SLA warnings go to.")
-    var statusTopic = "dossier.status"
+extension ResolvedSettings {
+    /// The PostgreSQL configuration.
+    var database: PostgresConfiguration {
+        PostgresConfiguration(connectionString: databaseURL)
+    }
 
-    @Option(help: "The dead-letter topic.")
-    var deadLetterTopic = "dossier.events.dlq"
+    /// The passthrough properties a producer accepts (consumer-group settings removed).
+    var producerProperties: [String: String] {
+        kafkaProperties.filter {
+            !$0.key.hasPrefix("group.")
+                && !["session.timeout.ms", "heartbeat.interval.ms", "bootstrap.servers"]
+                    .contains($0.key)
+        }
+    }
 
-    @Option(help: "The topic of dossiers a person must route.")
-    var triageTopic = "dossier.triage"
+    /// The consumer's passthrough properties.
+    var consumerProperties: [String: String] {
+        kafkaProperties.filter { $0.key != "bootstrap.servers" }
+    }
 
-    @Option(help: "The national portal connector's topic.")
-    var portalSyncTopic = "portal.sync"
-
-    @Option(help: "The prefix of the work-item topics (<prefix>.commune, .department, .ministry).")
-    var workTopicPrefix = "dossier.work"
-
+    /// The outbound topic names.
     var topics: OutboundTopics {
         var topics = OutboundTopics()
-        topics.status = statusTopic
-        topics.deadLetter = deadLetterTopic
-        topics.triage = triageTopic
-        topics.portalSync = portalSyncTopic
-        topics.communeWork = workTopicPrefix + ".commune"
-        topics.departmentWork = workTopicPrefix + ".department"
-        topics.ministryWork = workTopicPrefix + ".ministry"
+        topics.status = values["topics.status"]!
+        topics.deadLetter = values["topics.dead_letter"]!
+        topics.triage = values["topics.triage"]!
+        topics.portalSync = values["topics.portal_sync"]!
+        let prefix = values["topics.work_prefix"]!
+        topics.communeWork = prefix + ".commune"
+        topics.departmentWork = prefix + ".department"
+        topics.ministryWork = prefix + ".ministry"
         return topics
+    }
+}
+
+/// The outbound topic names (unset flags fall back to the configuration, then the defaults).
+struct TopicOptions: ParsableArguments {
+    @Option(help: "The topic status events and SLA warnings go to (key topics.status; default dossier.status).")
+    var statusTopic: String?
+
+    @Option(help: "The dead-letter topic (key topics.dead_letter; default dossier.events.dlq).")
+    var deadLetterTopic: String?
+
+    @Option(help: "The topic of dossiers a person must route (key topics.triage; default dossier.triage).")
+    var triageTopic: String?
+
+    @Option(help: "The national portal connector's topic (key topics.portal_sync; default portal.sync).")
+    var portalSyncTopic: String?
+
+    @Option(help: "The work-item topics' prefix: <prefix>.commune|department|ministry (default dossier.work).")
+    var workTopicPrefix: String?
+
+    /// The flags given, by configuration key.
+    var flags: [String: String?] {
+        [
+            "topics.status": statusTopic, "topics.dead_letter": deadLetterTopic, "topics.triage": triageTopic,
+            "topics.portal_sync": portalSyncTopic, "topics.work_prefix": workTopicPrefix,
+        ]
     }
 }
 

@@ -41,6 +41,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The migrations directory.")
     var migrations = "Schemas/migrations"
 
+    @Option(help: "Worker i serves /metrics, probes and the status API on this port + i (0: no HTTP).")
+    var httpPort = 8080
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
     }
@@ -66,6 +69,14 @@ struct DevCommand: AsyncParsableCommand {
             try startWorker(
                 index: index, brokers: cluster.bootstrapServers, databaseURL: database.url, logs: logDirectory)
         }
+        if httpPort > 0 {
+            print(
+                """
+                metrics:    \((0..<workers).map { "http://127.0.0.1:\(httpPort + $0)/metrics" }.joined(separator: " "))
+                status API: http://127.0.0.1:\(httpPort)/v1/dossiers/{code}  http://127.0.0.1:\(httpPort)/v1/stats?period=day
+                probes:     http://127.0.0.1:\(httpPort)/livez  /readyz
+                """)
+        }
 
         let driver = try simulation.driver(tables: tables, brokers: cluster.bootstrapServers, logger: logger)
         let start = driver.simulatedStart
@@ -85,6 +96,10 @@ struct DevCommand: AsyncParsableCommand {
         simulating.cancel()
         _ = try? await simulating.value
         await driver.close()
+        // The deadline watcher stops with the simulated clock: a warning queued after the drain would be left
+        // unpublished when the fleet stops.
+        watching.cancel()
+        await watching.value
         print("\nsimulation stopped; letting the fleet drain …")
         let drainDeadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < drainDeadline, !(await progress.isDrained()) {
@@ -93,8 +108,6 @@ struct DevCommand: AsyncParsableCommand {
         }
         for worker in fleet { worker.terminate() }
         for worker in fleet { worker.waitUntilExit() }
-        watching.cancel()
-        await watching.value
         let summary = try await FleetStatistics.summary(
             catalogue: tables.router.catalogue, statusTopic: topics.status, at: driver.now, on: connection)
         let totals = try await FleetStatistics.progress(consumerGroup: "lienthong-workers", on: connection)
@@ -105,6 +118,8 @@ struct DevCommand: AsyncParsableCommand {
                     + """
                     simulated \(Self.describe(start)) → \(Self.describe(driver.now)) (\(Int(simulation.speed))× real time)
                     worker logs: \(logDirectory.path)/worker-*.log (exit status \(fleet.map(\.terminationStatus)))
+                    while it ran: metrics at http://127.0.0.1:\(httpPort)/metrics, the status API at \
+                    http://127.0.0.1:\(httpPort)/v1/dossiers/{code} and /v1/stats (Deploy/openapi.yaml)
                     check it:    lienthong reconcile (against your own brokers and database after `lienthong worker`)
                     """)
         await progress.close()
@@ -121,6 +136,7 @@ struct DevCommand: AsyncParsableCommand {
         process.arguments = [
             "worker", "--brokers", brokers, "--database-url", databaseURL, "--relay", "--worker-id", "dev-\(index)",
             "--reference-data", referenceData, "--watch-interval-seconds", "0",
+            "--http-port", String(httpPort > 0 ? httpPort + index : 0),
             "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
         ]
         let log = logs.appendingPathComponent("worker-\(index).log")

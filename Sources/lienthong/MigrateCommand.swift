@@ -1,5 +1,6 @@
 import ArgumentParser
 import LienThongPostgres
+import LienThongSettings
 import Logging
 
 import class Foundation.ProcessInfo
@@ -17,8 +18,14 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     @Option(
-        name: .long, help: "A libpq conninfo string or postgresql:// URI (default: $DATABASE_URL, then PG* variables).")
+        name: .long,
+        help:
+            "A libpq conninfo string or postgresql:// URI (key database.url; $LIENTHONG_DATABASE_URL, $DATABASE_URL, PG*)."
+    )
     var databaseURL: String?
+
+    @Option(help: "A YAML configuration file (default: $LIENTHONG_CONFIG); only database.url is read.")
+    var config: String?
 
     @Option(name: .long, help: "The directory holding NNNN_name.sql migration files.")
     var directory: String = "Schemas/migrations"
@@ -26,7 +33,10 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "lienthong.migrate")
         logger.logLevel = .info
-        let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        let settings = try await SettingsSources(
+            flags: databaseURL.map { ["database.url": $0] } ?? [:], configurationFile: config
+        ).resolve()
+        let url = settings.databaseURL
         let migrator = try PostgresMigrator.load(directory: directory)
         let connection = try await PostgresConnection.connect(
             configuration: PostgresConfiguration(connectionString: url), logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LienThongKafka
 import LienThongPostgres
+import LienThongSettings
 import LienThongWorker
 import Logging
 
@@ -20,24 +21,27 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "The inbound topic.")
-    var topic = "dossier.events"
+    @Option(help: "The inbound topic (key kafka.topic; default dossier.events).")
+    var topic: String?
 
-    @Option(help: "The worker fleet's consumer group.")
-    var group = "lienthong-workers"
+    @Option(help: "The worker fleet's consumer group (key kafka.group; default lienthong-workers).")
+    var group: String?
 
     @Option(help: "Seconds allowed for reading the topic.")
     var timeoutSeconds = 120
 
     func run() async throws {
+        let settings = try await connection.settings(["kafka.topic": topic, "kafka.group": group])
+        if connection.printConfig { return print(settings.printable()) }
         var logger = Logger(label: "lienthong.reconcile")
         logger.logLevel = .warning
         let scan = try await InboundTopicScan.read(
-            topic: topic, bootstrapServers: try connection.bootstrapServers(), properties: try connection.properties(),
-            timeout: .seconds(timeoutSeconds), logger: logger)
-        let database = try await PostgresConnection.connect(configuration: connection.database, logger: logger)
+            topic: settings.topic, bootstrapServers: try settings.requiredBrokers(),
+            properties: settings.consumerProperties, timeout: .seconds(timeoutSeconds), logger: logger)
+        let database = try await PostgresConnection.connect(configuration: settings.database, logger: logger)
         let report = try await Reconciliation.run(
-            consumerGroup: group, endOffsets: scan.endOffsets, eventIDsByOffset: scan.eventIDsByOffset, on: database)
+            consumerGroup: settings.group, endOffsets: scan.endOffsets, eventIDsByOffset: scan.eventIDsByOffset,
+            on: database)
         await database.close()
         print(report)
         if !report.missingOffsets.isEmpty {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import LienThongHTTP
 import LienThongKafka
 import LienThongPostgres
+import LienThongSettings
 import LienThongWorker
 import Logging
 
@@ -19,14 +21,36 @@ struct RelayCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(help: "Port of /livez, /readyz and /metrics, 0: none (key http.port; default 8080).")
+    var httpPort: Int?
+
     func run() async throws {
         let stopRequested = Task { await waitForTerminationSignal() }
-        var logger = Logger(label: "lienthong.relay")
-        logger.logLevel = .info
-        let relay = try await Self.startRelay(connection: connection, logger: logger)
+        let settings = try await connection.settings(["http.port": httpPort.map(String.init)])
+        if connection.printConfig {
+            print(settings.printable())
+            stopRequested.cancel()
+            return
+        }
+        let registry = Observability.bootstrap(settings)
+        let logger = Observability.logger("lienthong.relay", settings)
+        let relay = try await Self.startRelay(settings, logger: logger)
+        let probeConnection = try await PostgresConnection.connect(configuration: settings.database, logger: logger)
+        let health = HealthMonitor(heartbeatLimit: settings.heartbeatLimit) {
+            await Observability.answers(probeConnection)
+                ? HealthMonitor.Readiness(isReady: true)
+                : HealthMonitor.Readiness(isReady: false, reasons: ["PostgreSQL unreachable"])
+        }
+        health.watch("producer") { relay.producer.timeSinceLastPoll }
+        let http = Observability.startHTTP(
+            settings, registry: registry, health: health, database: probeConnection, readModel: nil, logger: logger)
+        let gauges = Task { await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger) }
         logger.info("relay started")
         await stopRequested.value
+        health.beginStopping()
         await relay.stop()
+        gauges.cancel()
+        await http?.stop()
         logger.info("relay stopped")
     }
 
@@ -46,14 +70,14 @@ struct RelayCommand: AsyncParsableCommand {
     }
 
     /// Starts a relay with its own producer, listener and connection.
-    static func startRelay(connection options: ConnectionOptions, logger: Logger) async throws -> RunningRelay {
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: try options.bootstrapServers())
-        producerConfiguration.properties = try options.producerProperties()
+    static func startRelay(_ settings: ResolvedSettings, logger: Logger) async throws -> RunningRelay {
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: try settings.requiredBrokers())
+        producerConfiguration.properties = settings.producerProperties
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         let listener = try PostgresNotificationListener(
-            configuration: options.database, channels: ["lienthong_outbox"], logger: logger)
+            configuration: settings.database, channels: ["lienthong_outbox"], logger: logger)
         let relay = OutboxRelay(
-            connection: try await PostgresConnection.connect(configuration: options.database, logger: logger),
+            connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
             producer: producer, logger: logger)
         let task = Task { _ = try? await relay.run(listener: listener) }
         return RunningRelay(task: task, listener: listener, producer: producer)

@@ -2,8 +2,10 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import LienThongDomain
+import LienThongHTTP
 import LienThongKafka
 import LienThongPostgres
+import LienThongSettings
 import LienThongWorker
 import Logging
 
@@ -25,75 +27,117 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var outbound: TopicOptions
 
-    @Option(help: "The inbound topic.")
-    var topic = "dossier.events"
+    @Option(help: "The inbound topic (key kafka.topic; default dossier.events).")
+    var topic: String?
 
-    @Option(help: "The consumer group shared by the fleet.")
-    var group = "lienthong-workers"
+    @Option(help: "The consumer group shared by the fleet (key kafka.group; default lienthong-workers).")
+    var group: String?
 
-    @Option(help: "This worker's name in dead-letter records (default: the host name).")
+    @Option(help: "Static membership id, stable per pod (key kafka.instance_id; default none).")
+    var instanceID: String?
+
+    @Option(help: "This worker's name in dead letters and logs (key worker.id; default the host name).")
     var workerID: String?
 
-    @Option(help: "The reference-data directory (units, agencies, catalogue, calendar).")
-    var referenceData = "Schemas/reference-data"
+    @Option(help: "The reference-data directory (key worker.reference_data; default Schemas/reference-data).")
+    var referenceData: String?
 
-    @Option(help: "How a clock paused for a supplement resumes: restart or extend.")
-    var resumePolicy = "restart"
+    @Option(help: "How a clock paused for a supplement resumes: restart or extend (key worker.resume_policy).")
+    var resumePolicy: String?
 
-    @Option(help: "Seconds between deadline scans (0: this worker does not scan).")
-    var watchIntervalSeconds = 30
+    @Option(help: "Seconds between deadline scans, 0: none (key worker.watch_interval_seconds; default 30).")
+    var watchIntervalSeconds: Int?
 
-    @Option(help: "Seconds an event may wait for the versions before it, then it goes to triage.")
-    var gapHoldSeconds = 600
+    @Option(help: "Seconds an out-of-order event waits, then triage (key worker.gap_hold_seconds; default 600).")
+    var gapHoldSeconds: Int?
 
-    @Option(help: "Seconds allowed for a graceful stop (drain, commit, flush); past it the process exits 1.")
-    var shutdownBudgetSeconds = 25
+    @Option(help: "Seconds for a graceful stop; past it, exit 1 (key worker.shutdown_budget_seconds; default 25).")
+    var shutdownBudgetSeconds: Int?
 
-    @Flag(help: "Also publish the outbox from this process.")
+    @Option(help: "Port of /livez, /readyz, /metrics and the status API, 0: none (key http.port; default 8080).")
+    var httpPort: Int?
+
+    @Flag(help: "Also publish the outbox from this process (key worker.relay).")
     var relay = false
+
+    /// The flags given, by configuration key.
+    private var flags: [String: String?] {
+        outbound.flags.merging(
+            [
+                "kafka.topic": topic, "kafka.group": group, "kafka.instance_id": instanceID, "worker.id": workerID,
+                "worker.reference_data": referenceData, "worker.resume_policy": resumePolicy,
+                "worker.watch_interval_seconds": watchIntervalSeconds.map(String.init),
+                "worker.gap_hold_seconds": gapHoldSeconds.map(String.init),
+                "worker.shutdown_budget_seconds": shutdownBudgetSeconds.map(String.init),
+                "http.port": httpPort.map(String.init), "worker.relay": relay ? "true" : nil,
+            ]
+        ) { first, _ in first }
+    }
 
     func run() async throws {
         // Catch SIGTERM/SIGINT from the start: a stop requested while starting up is still a graceful one.
         let stopRequested = Task { await waitForTerminationSignal() }
-        var logger = Logger(label: "lienthong.worker")
-        logger.logLevel = .info
-        let brokers = try connection.bootstrapServers()
-        let properties = try connection.properties()
-        guard let policy = SLAResumePolicy(rawValue: resumePolicy) else {
-            throw ValidationError("--resume-policy must be restart or extend, got \(resumePolicy)")
+        let settings = try await connection.settings(flags)
+        if connection.printConfig {
+            print(settings.printable())
+            stopRequested.cancel()
+            return
         }
-        let tables = try loadReferenceData(referenceData)
-        let database = connection.database
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: group)
-        consumerConfiguration.properties = properties
-        let name = workerID ?? ProcessInfo.processInfo.hostName
-        var writer = DossierBatchWriter(consumerGroup: group, referenceData: tables)
-        writer.topics = outbound.topics
+        let registry = Observability.bootstrap(settings)
+        let logger = Observability.logger("lienthong.worker", settings)
+        if settings.allowsInsecure && settings.profile == .production {
+            logger.warning("production profile running with security.allow_insecure")
+        }
+        let brokers = try settings.requiredBrokers()
+        let tables = try loadReferenceData(settings.referenceData)
+        let database = settings.database
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: settings.group)
+        consumerConfiguration.groupInstanceID = settings.instanceID
+        consumerConfiguration.properties = settings.consumerProperties
+        let name = settings.workerID ?? ProcessInfo.processInfo.hostName
+        var writer = DossierBatchWriter(consumerGroup: settings.group, referenceData: tables)
+        writer.topics = settings.topics
         writer.workerID = name
-        writer.resumePolicy = policy
+        writer.resumePolicy = SLAResumePolicy(rawValue: settings.resumePolicy)!
         var watcher = DeadlineWatcher(calendar: tables.calendar)
-        watcher.topics = outbound.topics
+        watcher.topics = settings.topics
         watcher.workerID = name
-        watcher.gapHoldTime = .seconds(gapHoldSeconds)
+        watcher.gapHoldTime = settings.gapHold
 
         let worker = try DossierEventWorker(
-            consumerConfiguration: consumerConfiguration, topic: topic,
+            consumerConfiguration: consumerConfiguration, topic: settings.topic,
             connection: try await PostgresConnection.connect(configuration: database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
-        let watchInterval = Duration.seconds(watchIntervalSeconds)
         var watching: Task<Void, Never>?
-        if watchIntervalSeconds > 0 {
+        if settings.watchInterval > .zero {
             let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
-            watching = Task { await watcher.run(every: watchInterval, on: watcherConnection, logger: logger) }
+            let interval = settings.watchInterval
+            watching = Task { await watcher.run(every: interval, on: watcherConnection, logger: logger) }
         }
-        let relaying = relay ? try await RelayCommand.startRelay(connection: connection, logger: logger) : nil
+        let relaying = settings.relaysOutbox ? try await RelayCommand.startRelay(settings, logger: logger) : nil
 
-        logger.info("worker started", metadata: ["kafka.topic": "\(topic)", "kafka.group": "\(group)"])
+        let probeConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
+        let health = HealthMonitor(heartbeatLimit: settings.heartbeatLimit) { [worker] in
+            var reasons: [String] = []
+            if !worker.hasAssignment { reasons.append("no partitions assigned") }
+            if await !Observability.answers(probeConnection) { reasons.append("PostgreSQL unreachable") }
+            return HealthMonitor.Readiness(isReady: reasons.isEmpty, reasons: reasons)
+        }
+        health.watch("consumer") { worker.timeSinceLastPoll }
+        if let relaying { health.watch("producer") { relaying.producer.timeSinceLastPoll } }
+        let http = Observability.startHTTP(
+            settings, registry: registry, health: health, database: probeConnection,
+            readModel: DossierReadModel(catalogue: tables.router.catalogue), logger: logger)
+        let gauges = Task { await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger) }
+
+        logger.info(
+            "worker started", metadata: ["kafka.topic": "\(settings.topic)", "kafka.group": "\(settings.group)"])
         let running = Task { await worker.run() }
         await stopRequested.value
+        health.beginStopping()
         logger.info("worker stopping")
-        let budget = Duration.seconds(shutdownBudgetSeconds)
+        let budget = settings.shutdownBudget
         let watchdog = Task.detached {
             try await Task.sleep(for: budget)
             logger.error("graceful stop exceeded its budget; exiting")
@@ -103,6 +147,8 @@ struct WorkerCommand: AsyncParsableCommand {
         await running.value
         watching?.cancel()
         await relaying?.stop()
+        gauges.cancel()
+        await http?.stop()
         watchdog.cancel()
         logger.info("worker stopped")
     }

@@ -8,14 +8,6 @@ import Testing
 @Suite("lienthong status, verify-audit, triage list and dlq list against the throwaway PostgreSQL")
 struct InspectionCommandTests {
     /// Runs the executable and returns its exit status and output.
-    private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let pipe = Pipe()
-        let process = try runLienThong(arguments, output: pipe)
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test func operatorsSeeADossierItsAuditChainTriageAndDeadLetters() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)
@@ -32,24 +24,25 @@ struct InspectionCommandTests {
             _ = try await connection.withTransaction { try writer.write(batch, in: $0) }
             let url = ["--database-url", database.url]
 
-            let status = try run(["status", "001.00.80.H26-250702-0001"] + url)
+            let status = try runLienThongToEnd(["status", "001.00.80.H26-250702-0001"] + url)
             #expect(status.status == 0)
             #expect(status.output.contains("status     4  version 2"))
             #expect(status.output.contains("holder     000.00.01.H26"), "the Department of Justice holds it")
             #expect(status.output.contains("#2 v2"))
-            #expect(try run(["status", "001.00.80.H26-250702-0404"] + url).status == 1, "an unknown dossier")
+            #expect(
+                try runLienThongToEnd(["status", "001.00.80.H26-250702-0404"] + url).status == 1, "an unknown dossier")
 
-            let audit = try run(["verify-audit"] + url)
+            let audit = try runLienThongToEnd(["verify-audit"] + url)
             #expect(audit.status == 0, "\(audit.output)")
             #expect(audit.output.contains("verified 2 dossiers, 3 history entries"))
             try await connection.query("UPDATE dossier_history SET event_type = 'forged' WHERE sequence = 2")
-            let forged = try run(["verify-audit"] + url)
+            let forged = try runLienThongToEnd(["verify-audit"] + url)
             #expect(forged.status == 1)
             #expect(forged.output.contains("BROKEN 001.00.80.H26-250702-0001: broken at entry 2"))
 
-            let triage = try run(["triage", "list"] + url)
+            let triage = try runLienThongToEnd(["triage", "list"] + url)
             #expect(triage.output.contains("001.00.80.H26-250620-0009  split_pre_merger_unit  [00008 00025]"))
-            let letters = try run(["dlq", "list"] + url)
+            let letters = try runLienThongToEnd(["dlq", "list"] + url)
             #expect(letters.output.contains("dossier.events/0@2  invalid_transition  invalid_transition"))
             #expect(!letters.output.contains("Nguyễn"), "no personal data in the listing")
             await connection.close()

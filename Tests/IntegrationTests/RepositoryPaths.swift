@@ -15,3 +15,7 @@ let referenceDataDirectory = URL(fileURLWithPath: #filePath).deletingLastPathCom
 
 /// The reference data, loaded once per test process.
 let testReferenceData: ReferenceData = try! ReferenceData.load(directory: referenceDataDirectory)
+
+/// The repository's deployment files (`Deploy/`).
+let deployDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Deploy").path

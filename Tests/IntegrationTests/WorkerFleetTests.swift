@@ -149,10 +149,22 @@ struct WorkerFleetTests {
 }
 
 /// Starts the `lienthong` executable; its output is discarded unless a pipe is given.
-func runLienThong(_ arguments: [String], output: Pipe? = nil) throws -> Process {
+/// Runs `lienthong` to its end: exit status and combined output.
+func runLienThongToEnd(
+    _ arguments: [String], environment: [String: String]? = nil
+) throws -> (status: Int32, output: String) {
+    let pipe = Pipe()
+    let process = try runLienThong(arguments, output: pipe, environment: environment)
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
+func runLienThong(_ arguments: [String], output: Pipe? = nil, environment: [String: String]? = nil) throws -> Process {
     let process = Process()
     process.executableURL = lienThongExecutable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     process.standardOutput = output ?? FileHandle.nullDevice
     process.standardError = output ?? FileHandle.nullDevice
     try process.run()

@@ -54,6 +54,18 @@ struct IdentifierTests {
         #expect(CommuneCode(number: 100_000) == nil)
     }
 
+    @Test(arguments: [
+        ("CCCD 001203004567 filed", "CCCD ********4567 filed"),
+        ("offset 12345678901234 stays", "offset 12345678901234 stays"),
+        ("unit 00004, short 12345 stay", "unit 00004, short 12345 stay"),
+        ("001203004567", "********4567"),
+        ("a001203004567b/079085001234", "a********4567b/********1234"),
+        ("full-width ０01203004567 is not ASCII", "full-width ０01203004567 is not ASCII"),
+    ])
+    func everyCitizenIDInFreeTextIsMasked(text: String, masked: String) {
+        #expect(CitizenID.maskingEvery(in: text) == masked)
+    }
+
     @Test func citizenIDIsMaskedAndHashedNeverPrinted() throws {
         let id = try CitizenID(" 001203004567 ")
         #expect(id.masked == "********4567")

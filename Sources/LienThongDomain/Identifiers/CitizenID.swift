@@ -42,6 +42,29 @@ public struct CitizenID: Hashable, Sendable, CustomStringConvertible, CustomDebu
     /// The digits, for the one place that must store or send them (never logs or monitoring).
     public var unmaskedDigits: String { digits }
 
+    /// `text` with every run of exactly 12 ASCII digits (a CCCD, or something that could be one) in its
+    /// ``masked`` form; longer or shorter digit runs (offsets, timestamps, unit codes) stay as they are. For free
+    /// text leaving the process: log lines, operator printouts.
+    public static func maskingEvery(in text: String) -> String {
+        var output = ""
+        output.reserveCapacity(text.utf8.count)
+        var run = ""
+        func flush() {
+            output += run.utf8.count == 12 ? String(repeating: "*", count: 8) + run.suffix(4) : run
+            run = ""
+        }
+        for character in text {
+            if character.isASCII && character.isNumber {
+                run.append(character)
+            } else {
+                flush()
+                output.append(character)
+            }
+        }
+        flush()
+        return output
+    }
+
     public var description: String { masked }
     public var debugDescription: String { "CitizenID(\(masked))" }
 }

@@ -33,7 +33,9 @@ public struct NormalizedText: Hashable, Sendable, CustomStringConvertible {
 
     /// The NFC form of `text`; idempotent.
     public static func nfc(_ text: String) -> String {
-        isTriviallyNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        // Decompose first: Foundation's precomposition on Linux leaves some marks out of canonical order when a
+        // decomposable scalar sits among them (found by the property test: U+1DCC before U+0F75).
+        isTriviallyNFC(text) ? text : text.decomposedStringWithCanonicalMapping.precomposedStringWithCanonicalMapping
     }
 
     /// Text made only of scalars below U+0300 (no combining marks; nothing there decomposes to anything else

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Every setting after precedence was applied, parsed and checked: what a process runs with.
+public struct ResolvedSettings: Sendable {
+    /// The resolved text of each key that has a value (defaults included), by dotted key.
+    public let values: [String: String]
+    /// librdkafka passthrough properties, by property name.
+    public let kafkaProperties: [String: String]
+
+    /// development or production.
+    public let profile: Profile
+    /// Whether the production profile's checks were explicitly overridden.
+    public let allowsInsecure: Bool
+    /// Kafka's bootstrap servers; nil when no source set them.
+    public let brokers: String?
+    /// The inbound topic. Default: `dossier.events`.
+    public var topic: String { values["kafka.topic"]! }
+    /// The consumer group. Default: `lienthong-workers`.
+    public var group: String { values["kafka.group"]! }
+    /// `group.instance.id`, for static membership. Default: none.
+    public var instanceID: String? { values["kafka.instance_id"] }
+    /// libpq conninfo or URI; empty: libpq's PG* variables alone.
+    public var databaseURL: String { values["database.url"] ?? "" }
+    /// The worker's name. Default: none (the host name).
+    public var workerID: String? { values["worker.id"] }
+    /// The reference-data directory.
+    public var referenceData: String { values["worker.reference_data"]! }
+    /// `restart` or `extend`.
+    public let resumePolicy: String
+    /// Seconds between deadline scans; 0: none.
+    public let watchInterval: Duration
+    /// How long an out-of-order event is held before triage.
+    public let gapHold: Duration
+    /// The graceful-stop budget.
+    public let shutdownBudget: Duration
+    /// Whether the worker relays the outbox in-process.
+    public let relaysOutbox: Bool
+    /// How long a stuck poll loop may go without a heartbeat before `/livez` fails.
+    public let heartbeatLimit: Duration
+    /// The HTTP listener's host.
+    public var httpHost: String { values["http.host"]! }
+    /// The HTTP listener's port; 0: no listener.
+    public let httpPort: Int
+    /// swift-log's level name.
+    public let logLevel: String
+    /// `json` or `text`.
+    public let logFormat: String
+
+    /// The two profiles.
+    public enum Profile: String, Sendable {
+        case development, production
+    }
+
+    init(values: [String: String], kafkaProperties: [String: String], environment: [String: String]) throws {
+        self.values = values
+        self.kafkaProperties = kafkaProperties
+        func choice(_ key: String, _ allowed: [String]) throws -> String {
+            let value = values[key]!.lowercased()
+            guard allowed.contains(value) else {
+                throw SettingsError(key: key, reason: "must be one of \(allowed.joined(separator: ", "))")
+            }
+            return value
+        }
+        func seconds(_ key: String) throws -> Duration {
+            guard let seconds = Int(values[key]!), seconds >= 0 else {
+                throw SettingsError(key: key, reason: "must be a whole number of seconds, 0 or more")
+            }
+            return .seconds(seconds)
+        }
+        func flag(_ key: String) throws -> Bool {
+            try choice(key, ["true", "false"]) == "true"
+        }
+        profile = Profile(rawValue: try choice("profile", ["development", "production"]))!
+        allowsInsecure = try flag("security.allow_insecure")
+        brokers = values["kafka.brokers"].flatMap { $0.isEmpty ? nil : $0 } ?? kafkaProperties["bootstrap.servers"]
+        resumePolicy = try choice("worker.resume_policy", ["restart", "extend"])
+        watchInterval = try seconds("worker.watch_interval_seconds")
+        gapHold = try seconds("worker.gap_hold_seconds")
+        shutdownBudget = try seconds("worker.shutdown_budget_seconds")
+        relaysOutbox = try flag("worker.relay")
+        heartbeatLimit = try seconds("worker.heartbeat_limit_seconds")
+        guard let port = Int(values["http.port"]!), (0...65_535).contains(port) else {
+            throw SettingsError(key: "http.port", reason: "must be a port number, 0 to 65535")
+        }
+        httpPort = port
+        logLevel = try choice("log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = try choice("log.format", ["json", "text"])
+        for key in ["kafka.topic", "kafka.group", "worker.reference_data"] where values[key]!.isEmpty {
+            throw SettingsError(key: key, reason: "must not be empty")
+        }
+        if profile == .production && !allowsInsecure {
+            try SecurityProfile.checkProduction(
+                kafkaProperties: kafkaProperties, databaseURL: values["database.url"] ?? "",
+                environment: environment)
+        }
+    }
+
+    /// The brokers, or an error naming the key when no source set them.
+    public func requiredBrokers() throws -> String {
+        guard let brokers else {
+            throw SettingsError(
+                key: "kafka.brokers", reason: "missing: pass --brokers, set LIENTHONG_KAFKA_BROKERS or the file's key")
+        }
+        return brokers
+    }
+
+    /// The settings as YAML, secrets redacted: what `--print-config` prints.
+    public func printable() -> String {
+        var lines = ["# resolved LienThong settings (flags > environment > file > defaults); secrets redacted"]
+        var section = ""
+        for definition in SettingDefinition.all {
+            let parts = definition.key.split(separator: ".", maxSplits: 1).map(String.init)
+            let (head, leaf) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts[0])
+            if head != section {
+                section = head
+                if !head.isEmpty { lines.append("\(head):") }
+            }
+            let indent = head.isEmpty ? "" : "  "
+            if definition.key == "kafka.properties" {
+                lines.append("\(indent)properties:")
+                for (name, value) in kafkaProperties.sorted(by: { $0.key < $1.key }) {
+                    let shown = KafkaPropertyNames.isSecret(name) ? Redaction.placeholder : value
+                    lines.append("\(indent)  - \(Self.quoted("\(name)=\(shown)"))")
+                }
+                continue
+            }
+            guard let value = values[definition.key] else {
+                lines.append("\(indent)\(leaf): null  # \(definition.summary)")
+                continue
+            }
+            let shown = definition.key == "database.url" ? Redaction.connectionString(value) : value
+            lines.append("\(indent)\(leaf): \(Self.quoted(shown))  # \(definition.summary)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

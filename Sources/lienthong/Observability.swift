@@ -1,0 +1,113 @@
+import LienThongHTTP
+import LienThongPostgres
+import LienThongSettings
+import LienThongWorker
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The process-wide logging and metrics backends, bootstrapped once by a long-running command.
+enum Observability {
+    /// This build's version, reported by `lienthong_build_info`.
+    static let version = "0.5.0"
+
+    /// Bootstraps swift-log (JSON lines or text on stdout) and swift-metrics (Prometheus); returns the registry
+    /// `/metrics` renders.
+    static func bootstrap(_ settings: ResolvedSettings) -> PrometheusCollectorRegistry {
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let json = settings.logFormat == "json"
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+            .seconds(30), .seconds(60),
+        ]
+        factory.valueHistogramBuckets[WorkerMetrics.Name.batchSize] = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000]
+        MetricsSystem.bootstrap(factory)
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "lienthong", metricName: "build", unitName: "info",
+                helpText: "Always 1; the labels name the build."),
+            labels: [("version", version), ("librdkafka", "2.0.2")]
+        ).set(Int64(1))
+        return registry
+    }
+
+    /// A logger for `label` at the configured level.
+    static func logger(_ label: String, _ settings: ResolvedSettings) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        return logger
+    }
+
+    /// Starts the HTTP surface when `http.port` is not 0; returns the group to shut down last.
+    static func startHTTP(
+        _ settings: ResolvedSettings, registry: PrometheusCollectorRegistry, health: HealthMonitor,
+        database: PostgresConnection, readModel: DossierReadModel?, logger: Logger
+    ) -> RunningHTTP? {
+        guard settings.httpPort > 0 else { return nil }
+        let application = OperationsServer.build(
+            host: settings.httpHost, port: settings.httpPort, health: health, registry: registry,
+            database: database, readModel: readModel, logger: logger,
+            onServerRunning: { port in
+                logger.info("http listening", metadata: ["http.port": "\(port)"])
+            })
+        let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: logger)
+        let task = Task {
+            do {
+                try await group.run()
+            } catch {
+                logger.error("http server failed", metadata: ["http.error": "\(error)"])
+            }
+        }
+        return RunningHTTP(group: group, task: task)
+    }
+
+    /// A running HTTP server.
+    struct RunningHTTP {
+        let group: ServiceGroup
+        let task: Task<Void, Never>
+
+        /// Stops the server last, after the worker drained (so /metrics answers until the end).
+        func stop() async {
+            await group.triggerGracefulShutdown()
+            await task.value
+        }
+    }
+
+    /// Whether PostgreSQL answers within 2 s on `database` (a query stuck on a dead network is left to finish on
+    /// its own).
+    static func answers(_ database: PostgresConnection) async -> Bool {
+        let answer = FirstAnswer()
+        return await withCheckedContinuation { continuation in
+            answer.install(continuation)
+            Task { answer.give((try? await database.query("SELECT 1")) != nil) }
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                answer.give(false)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first answer given; later answers are dropped.
+private final class FirstAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    func install(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func give(_ answer: Bool) {
+        continuation.withLock { $0.take() }?.resume(returning: answer)
+    }
+}
