@@ -119,6 +119,7 @@ public final class DossierEventWorker: Sendable {
             }
         }
         guard let outcomes = await persist(items, from: owned) else { return [] }
+        logRefusals(items, outcomes)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for message in owned {
             if let timestamp = message.timestamp {
@@ -208,6 +209,41 @@ public final class DossierEventWorker: Sendable {
         metrics.recordBatch(
             events: toWrite, outcomes: outcomes, deadLetters: deadLetters, transaction: ContinuousClock.now - started)
         return outcomes
+    }
+
+    /// One line per event that did not simply apply (rejected, dead-lettered, triaged), with its dossier code and
+    /// correlation id so a support desk can follow it; applied events are counted, not logged.
+    private func logRefusals(_ items: [BatchItem], _ outcomes: [EventOutcome]) {
+        let events = items.compactMap { item -> ConsumedEvent? in
+            if case .event(let event) = item { return event }
+            return nil
+        }
+        for (event, outcome) in zip(events, outcomes) {
+            let reason: String
+            switch outcome {
+            case .rejected(let rejection): reason = rejection.reason
+            case .deadLettered(let why): reason = why
+            case .triaged(let why): reason = why
+            case .applied, .duplicate, .held: continue
+            }
+            logger.notice(
+                "event not applied",
+                metadata: [
+                    "dossier.code": "\(event.event.subject.rawValue)",
+                    "correlation.id": "\(event.event.correlationID ?? "-")", "event.outcome": "\(outcome.metricLabel)",
+                    "event.reason": "\(reason)", "kafka.partition": "\(event.partition)",
+                    "kafka.offset": "\(event.offset)",
+                ])
+        }
+        for item in items {
+            guard case .deadLetter(let letter) = item else { continue }
+            logger.notice(
+                "record dead-lettered",
+                metadata: [
+                    "event.reason": "\(letter.reason)", "event.error_class": "\(letter.errorClass)",
+                    "kafka.partition": "\(letter.partition)", "kafka.offset": "\(letter.offset)",
+                ])
+        }
     }
 
     /// Turns the consumer's notices into metrics: rebalances and, from statistics, the lag of each partition.
