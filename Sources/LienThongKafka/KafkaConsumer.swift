@@ -352,6 +352,11 @@ public final class KafkaConsumer: Sendable {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             list.setOffsets(handler.willAssign(partitions))
             rd_kafka_assign(handle, list.pointer)
+            // librdkafka keeps a partition's pause flag across revoke and re-assign (its toppar outlives the
+            // assignment), while our pause bookkeeping forgets revoked partitions: a partition paused by flow
+            // control, revoked and assigned back would never fetch again. Every assignment starts resumed; the
+            // poll loop pauses it again if the buffer is still above its high watermark.
+            rd_kafka_resume_partitions(handle, list.pointer)
             state.fields.withLock { $0.assigned.formUnion(partitions) }
             events(.assigned(partitions))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:

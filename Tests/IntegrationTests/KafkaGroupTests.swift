@@ -130,6 +130,35 @@ struct KafkaGroupTests {
         await producer.close()
     }
 
+    /// librdkafka keeps a partition paused across a revoke and re-assign; the consumer must not (a fleet whose
+    /// buffers were full when a member joined stalled on the partitions it got back).
+    @Test func aPartitionPausedBeforeARebalanceFetchesAgainWhenAssignedBack() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("paused", partitions: 2)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        let configuration = kafka.consumerConfiguration(group: "paused")
+        let ledger = Ledger()
+        let first = try Member(
+            name: "first", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
+        #expect(await eventually { first.consumer.assignment.count == 2 })
+        try first.consumer.pause(Array(first.consumer.assignment))
+
+        let second = try Member(
+            name: "second", configuration: configuration, topic: topic, ledger: ledger, logger: logger)
+        #expect(await eventually { first.consumer.assignment.count == 1 && second.consumer.assignment.count == 1 })
+        await second.close()
+        #expect(await eventually { first.consumer.assignment.count == 2 })
+        for result in await producer.send(
+            (0..<100).map { KafkaProducerMessage(topic: topic, key: "dossier-\($0)", value: "\($0)") })
+        {
+            _ = try result.get()
+        }
+        #expect(await eventually { ledger.count == 100 }, "both partitions fetch after being assigned back")
+        await first.close()
+        await producer.close()
+    }
+
     /// With records arriving throughout the joins and leaves, positions kept outside Kafka and handed back by
     /// the rebalance handler give exactly-once processing (the worker keeps them in PostgreSQL).
     @Test func membershipChangesUnderContinuousLoadProcessEveryRecordOnceWithExternalOffsets() async throws {

@@ -66,6 +66,10 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     }
     await producer.close()
 
+    // Worker output goes to files (JSON lines), so a run that stalls can be read afterwards.
+    let logs = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "lienthong-bench-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
     let processes = try (0..<workers).map { index in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: lienThongBinary)
@@ -74,9 +78,13 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
             "--worker-id", "bench-\(index)", "--watch-interval-seconds", "0", "--reference-data",
             repository.appendingPathComponent("Schemas/reference-data").path,
             "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
+            "--http-port", String(18_080 + index),
         ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let log = logs.appendingPathComponent("worker-\(index).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         return process
     }
@@ -98,6 +106,12 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
         try await Task.sleep(for: .milliseconds(50))
     }
     let throughput = rate(events.count, since: start)
+    if ContinuousClock.now >= deadline {
+        print(
+            "fleet of \(workers) DID NOT FINISH within 600 s; positions \(try await count(positions)) of \(events.count)"
+        )
+    }
+    print("worker logs: \(logs.path)")
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     for process in processes {
         process.terminate()
