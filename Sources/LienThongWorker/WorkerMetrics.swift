@@ -51,22 +51,24 @@ public final class WorkerMetrics: Sendable {
     public static let shared = WorkerMetrics()
 
     private func counter(_ name: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = ([name] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
-        return counters.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Counter(label: name, dimensions: dimensions, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        Self.cached(name, dimensions, in: counters) { Counter(label: name, dimensions: dimensions, factory: factory) }
     }
 
     private func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Gauge {
+        Self.cached(name, dimensions, in: gauges) { Gauge(label: name, dimensions: dimensions, factory: factory) }
+    }
+
+    /// The metric of `name` and `dimensions` from `cache`, made once.
+    private static func cached<Metric>(
+        _ name: String, _ dimensions: [(String, String)], in cache: borrowing Mutex<[String: Metric]>,
+        make: () -> Metric
+    ) -> Metric {
         let key = ([name] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
-        return gauges.withLock { cache in
-            if let gauge = cache[key] { return gauge }
-            let gauge = Gauge(label: name, dimensions: dimensions, factory: factory)
-            cache[key] = gauge
-            return gauge
+        return cache.withLock { metrics in
+            if let metric = metrics[key] { return metric }
+            let metric = make()
+            metrics[key] = metric
+            return metric
         }
     }
 

@@ -42,6 +42,24 @@ enum Observability {
         return registry
     }
 
+    /// Resolves the settings of a long-running command; with `--print-config`, prints them and returns nil.
+    /// Otherwise bootstraps logging and metrics and returns the settings, the registry and a logger for `label`.
+    static func start(
+        _ connection: ConnectionOptions, flags: [String: String?], label: String
+    ) async throws -> (settings: ResolvedSettings, registry: PrometheusCollectorRegistry, logger: Logger)? {
+        let settings = try await connection.settings(flags)
+        if connection.printConfig {
+            print(settings.printable())
+            return nil
+        }
+        let registry = bootstrap(settings)
+        let logger = logger(label, settings)
+        if settings.allowsInsecure && settings.profile == .production {
+            logger.warning("production profile running with security.allow_insecure")
+        }
+        return (settings, registry, logger)
+    }
+
     /// A logger for `label` at the configured level.
     static func logger(_ label: String, _ settings: ResolvedSettings) -> Logger {
         var logger = Logger(label: label)

@@ -26,14 +26,10 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let stopRequested = Task { await waitForTerminationSignal() }
-        let settings = try await connection.settings(["http.port": httpPort.map(String.init)])
-        if connection.printConfig {
-            print(settings.printable())
-            stopRequested.cancel()
-            return
-        }
-        let registry = Observability.bootstrap(settings)
-        let logger = Observability.logger("lienthong.relay", settings)
+        guard
+            let (settings, registry, logger) = try await Observability.start(
+                connection, flags: ["http.port": httpPort.map(String.init)], label: "lienthong.relay")
+        else { return stopRequested.cancel() }
         let relay = try await Self.startRelay(settings, logger: logger)
         let probeConnection = try await PostgresConnection.connect(configuration: settings.database, logger: logger)
         let health = HealthMonitor(heartbeatLimit: settings.heartbeatLimit) {

@@ -77,17 +77,10 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         // Catch SIGTERM/SIGINT from the start: a stop requested while starting up is still a graceful one.
         let stopRequested = Task { await waitForTerminationSignal() }
-        let settings = try await connection.settings(flags)
-        if connection.printConfig {
-            print(settings.printable())
-            stopRequested.cancel()
-            return
-        }
-        let registry = Observability.bootstrap(settings)
-        let logger = Observability.logger("lienthong.worker", settings)
-        if settings.allowsInsecure && settings.profile == .production {
-            logger.warning("production profile running with security.allow_insecure")
-        }
+        guard
+            let (settings, registry, logger) = try await Observability.start(
+                connection, flags: flags, label: "lienthong.worker")
+        else { return stopRequested.cancel() }
         let brokers = try settings.requiredBrokers()
         let tables = try loadReferenceData(settings.referenceData)
         let database = settings.database

@@ -1,4 +1,6 @@
 import LienThongKafka
+import LienThongTestSupport
+import LienThongWorker
 import Testing
 
 /// The next batch, or nil after `timeout`.
@@ -49,4 +51,17 @@ extension Array where Element == KafkaMessage {
 
 extension KafkaMessage {
     var valueText: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// Creates the seven outbound topics under this run's unique names and returns them.
+func createOutboundTopics(_ kafka: TestKafka, partitions: Int32 = 1) async throws -> OutboundTopics {
+    var topics = OutboundTopics()
+    topics.status = try await kafka.createTopic("dossier.status", partitions: partitions)
+    topics.deadLetter = try await kafka.createTopic("dossier.events.dlq", partitions: 1)
+    topics.triage = try await kafka.createTopic("dossier.triage", partitions: 1)
+    topics.portalSync = try await kafka.createTopic("portal.sync", partitions: partitions)
+    topics.communeWork = try await kafka.createTopic("dossier.work.commune", partitions: partitions)
+    topics.departmentWork = try await kafka.createTopic("dossier.work.department", partitions: partitions)
+    topics.ministryWork = try await kafka.createTopic("dossier.work.ministry", partitions: partitions)
+    return topics
 }
