@@ -54,7 +54,7 @@ struct OutboxRows {
             INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier, shard, correlation_id, headers)
             SELECT t, k, i, y, p, d, (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, c, h
             FROM unnest(\(records.map(\.topic))::text[], \(records.map(\.key))::text[], \(records.map(\.eventID))::text[],
-                        \(records.map(\.type))::text[], \(records.map { PostgresJSONB(utf8: $0.payload) })::jsonb[],
+                        \(records.map(\.type))::text[], \(records.map { PostgresBytes($0.payload) })::bytea[],
                         \(records.map(\.dossier))::text[], \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
                 AS u(t, k, i, y, p, d, c, h)
             ON CONFLICT (event_id) DO NOTHING

@@ -55,16 +55,16 @@ public struct DeadLetterReplay: Sendable {
     public func select(_ selection: Selection) async throws -> [StoredDeadLetter] {
         let rows = try await connection.query(
             """
-            SELECT o.event_id, o.payload->>'originalTopic', (o.payload->>'originalPartition')::int4,
-                   (o.payload->>'originalOffset')::int8, o.payload->>'errorClass', o.payload->>'reason',
-                   coalesce(o.payload->>'workerId', ''), o.created_at, o.published_at IS NOT NULL,
-                   o.payload->>'key', o.payload->>'value',
+            SELECT o.event_id, outbox_json(o.payload)->>'originalTopic', (outbox_json(o.payload)->>'originalPartition')::int4,
+                   (outbox_json(o.payload)->>'originalOffset')::int8, outbox_json(o.payload)->>'errorClass', outbox_json(o.payload)->>'reason',
+                   coalesce(outbox_json(o.payload)->>'workerId', ''), o.created_at, o.published_at IS NOT NULL,
+                   outbox_json(o.payload)->>'key', outbox_json(o.payload)->>'value',
                    (SELECT max(r.replayed_at) FROM dead_letter_replay r WHERE r.dead_letter_id = o.event_id)
             FROM outbox o
             WHERE o.event_type = 'vn.gov.lienthong.dead-letter'
               AND (cardinality(\(selection.ids)::text[]) = 0 OR o.event_id = ANY(\(selection.ids)::text[]))
-              AND (\(selection.errorClass)::text IS NULL OR o.payload->>'errorClass' = \(selection.errorClass))
-              AND (\(selection.reason)::text IS NULL OR o.payload->>'reason' = \(selection.reason))
+              AND (\(selection.errorClass)::text IS NULL OR outbox_json(o.payload)->>'errorClass' = \(selection.errorClass))
+              AND (\(selection.reason)::text IS NULL OR outbox_json(o.payload)->>'reason' = \(selection.reason))
               AND (\(selection.includeReplayed)
                    OR NOT EXISTS (SELECT 1 FROM dead_letter_replay r WHERE r.dead_letter_id = o.event_id))
             ORDER BY o.id LIMIT \(Int64(selection.limit))

@@ -65,7 +65,7 @@ public final class OutboxRelay: Sendable {
                 ).map { row in
                     let (id, topic, key, eventID, eventType) = try row.decode(
                         (Int64, String, String, String, String).self)
-                    let payload = try row.decode(PostgresJSONB.self, at: 5)
+                    let payload = try row.decode(PostgresBytes.self, at: 5)
                     var headers = [
                         KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
                         KafkaHeader(name: "ce_source", string: "/lienthong"),
@@ -76,7 +76,8 @@ public final class OutboxRelay: Sendable {
                     headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 7))
                     return (
                         id,
-                        KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload.utf8, headers: headers),
+                        KafkaProducerMessage(
+                            topic: topic, key: Array(key.utf8), value: payload.bytes, headers: headers),
                         try row.decode(Date.self, at: 8)
                     )
                 }

@@ -154,8 +154,8 @@ struct DeadLetterListCommand: AsyncParsableCommand {
         let connection = try await connect(databaseURL)
         let rows = try await connection.query(
             """
-            SELECT event_id, payload->>'originalTopic', payload->>'originalPartition', payload->>'originalOffset',
-                   payload->>'errorClass', payload->>'reason', created_at, published_at IS NOT NULL
+            SELECT event_id, outbox_json(payload)->>'originalTopic', outbox_json(payload)->>'originalPartition', outbox_json(payload)->>'originalOffset',
+                   outbox_json(payload)->>'errorClass', outbox_json(payload)->>'reason', created_at, published_at IS NOT NULL
             FROM outbox WHERE event_type = 'vn.gov.lienthong.dead-letter' ORDER BY id DESC LIMIT \(Int64(limit))
             """)
         for row in rows {

@@ -51,7 +51,7 @@ struct DossierBatchWriterTests {
                 return the result), a portal record for every event
                 """)
             let payload = try await connection.query(
-                "SELECT payload FROM outbox WHERE topic = 'dossier.status' ORDER BY id LIMIT 1"
+                "SELECT outbox_json(payload) FROM outbox WHERE topic = 'dossier.status' ORDER BY id LIMIT 1"
             )[0].decode(PostgresJSONB.self, at: 0)
             #expect(payload.text.contains(#""statusName": "received""#))
             #expect(

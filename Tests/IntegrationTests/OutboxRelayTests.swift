@@ -13,7 +13,7 @@ private func enqueue(
     try await connection.query(
         """
         INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
-        VALUES (\(topic), \(dossier), \(eventID), 'vn.gov.lienthong.dossier.status', \(PostgresJSONB(#"{"id":"\#(eventID)"}"#)), \(dossier))
+        VALUES (\(topic), \(dossier), \(eventID), 'vn.gov.lienthong.dossier.status', \(PostgresBytes(Array(#"{"id":"\#(eventID)"}"#.utf8))), \(dossier))
         """)
 }
 

@@ -24,7 +24,7 @@ struct RoutingAndDeadlineTests {
     private func workItems(on connection: PostgresConnection) async throws -> [[String]] {
         try await connection.query(
             """
-            SELECT topic, key, payload->>'action', coalesce(payload->>'step', '-') FROM outbox
+            SELECT topic, key, outbox_json(payload)->>'action', coalesce(outbox_json(payload)->>'step', '-') FROM outbox
             WHERE topic LIKE 'dossier.work.%' ORDER BY id
             """
         ).map { row in try (0..<4).map { try row.decode(String.self, at: $0) } }
@@ -49,8 +49,8 @@ struct RoutingAndDeadlineTests {
                 ])
             let portal = try await connection.query(
                 """
-                SELECT payload->>'kind', payload->>'maTTHC', payload->>'thoiDiem', payload->>'donViXuLy',
-                       payload->>'trangThaiHoSo' FROM outbox WHERE topic = 'portal.sync' ORDER BY id
+                SELECT outbox_json(payload)->>'kind', outbox_json(payload)->>'maTTHC', outbox_json(payload)->>'thoiDiem', outbox_json(payload)->>'donViXuLy',
+                       outbox_json(payload)->>'trangThaiHoSo' FROM outbox WHERE topic = 'portal.sync' ORDER BY id
                 """
             ).map { row in try (0..<5).map { try row.decode(String.self, at: $0) } }
             #expect(portal.count == 4, "every change reaches the national portal")
@@ -62,7 +62,7 @@ struct RoutingAndDeadlineTests {
             #expect(try row.decode(String?.self, at: 0) == nil, "closed dossiers have no holder")
             #expect(try row.decode(String?.self, at: 1) == "early", "resolved on the day of receipt, due in 10 days")
             let resolvedEvent = try await connection.query(
-                "SELECT payload->'data'->>'onTimeClass' FROM outbox WHERE event_id = 'status-001.00.80.H26-250702-0001-3'"
+                "SELECT outbox_json(payload)->'data'->>'onTimeClass' FROM outbox WHERE event_id = 'status-001.00.80.H26-250702-0001-3'"
             )[0].decode(String?.self, at: 0)
             #expect(resolvedEvent == "early")
             await connection.close()
@@ -217,7 +217,7 @@ struct RoutingAndDeadlineTests {
 
             let warnings = try await connection.query(
                 """
-                SELECT payload->'data'->>'warning' FROM outbox
+                SELECT outbox_json(payload)->'data'->>'warning' FROM outbox
                 WHERE topic = 'dossier.status' AND event_type = 'vn.gov.lienthong.dossier.sla-warning' ORDER BY id
                 """
             ).map { try $0.decode(String.self, at: 0) }
