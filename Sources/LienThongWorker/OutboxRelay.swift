@@ -46,7 +46,7 @@ public final class OutboxRelay: Sendable {
     @_spi(Testing)
     public func publishPending(markingPublished: Bool) async throws -> Int {
         let limit = batchSize
-        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage, Date)] in
+        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage, Date, String)] in
             try session.runScript("BEGIN")
             do {
                 let shards = try session.query(
@@ -58,7 +58,7 @@ public final class OutboxRelay: Sendable {
                 guard !shards.isEmpty else { return [] }
                 return try session.query(
                     """
-                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers, created_at FROM outbox
+                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers, created_at, dossier FROM outbox
                     WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
                     ORDER BY id LIMIT \(Int64(limit))
                     """, prepared: true
@@ -78,7 +78,8 @@ public final class OutboxRelay: Sendable {
                         id,
                         KafkaProducerMessage(
                             topic: topic, key: Array(key.utf8), value: payload.bytes, headers: headers),
-                        try row.decode(Date.self, at: 8)
+                        try row.decode(Date.self, at: 8),
+                        try row.decode(String.self, at: 9)
                     )
                 }
             } catch {
@@ -91,8 +92,11 @@ public final class OutboxRelay: Sendable {
             return 0
         }
         let results = await producer.send(rows.map(\.1))
-        // Only confirmed records are marked; the rest stay pending and are claimed again.
-        let delivered = zip(rows, results).compactMap { row, result in (try? result.get()) != nil ? row.0 : nil }
+        // Only confirmed records are marked, and none after an unconfirmed one of the same dossier: those go out
+        // again behind it next round (same event ids), so a dossier's records are never seen out of order.
+        let markable = Self.markableInOrder(
+            dossiers: rows.map(\.3), confirmed: results.map { (try? $0.get()) != nil })
+        let delivered = markable.map { rows[$0].0 }
         if delivered.count < rows.count {
             logger.warning(
                 "outbox records not confirmed", metadata: ["outbox.failed": "\(rows.count - delivered.count)"])
@@ -115,12 +119,26 @@ public final class OutboxRelay: Sendable {
         }
         if mark {
             let now = Date()
-            let waits = zip(rows, results).compactMap { row, result in
-                (try? result.get()) != nil ? Duration.seconds(now.timeIntervalSince(row.2)) : nil
-            }
+            let waits = markable.map { Duration.seconds(now.timeIntervalSince(rows[$0].2)) }
             metrics.recordPublished(count: delivered.count, waits: waits)
         }
         return mark ? delivered.count : 0
+    }
+
+    /// The indexes of the rows that may be marked published: confirmed, with no unconfirmed row of the same
+    /// dossier before them in the round.
+    @_spi(Testing)
+    public static func markableInOrder(dossiers: [String], confirmed: [Bool]) -> [Int] {
+        var blocked: Set<String> = []
+        var markable: [Int] = []
+        for (index, dossier) in dossiers.enumerated() {
+            if confirmed[index] && !blocked.contains(dossier) {
+                markable.append(index)
+            } else {
+                blocked.insert(dossier)
+            }
+        }
+        return markable
     }
 
     /// The stored extra headers (a JSON object of strings), sorted by name.

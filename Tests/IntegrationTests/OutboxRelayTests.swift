@@ -21,6 +21,15 @@ private func enqueue(
 struct OutboxRelayTests {
     let logger = Logger(label: "lienthong.test")
 
+    @Test func aRecordNotConfirmedHoldsBackTheLaterRecordsOfItsDossierOnly() {
+        let dossiers = ["a", "b", "a", "c", "b", "a"]
+        let confirmed = [true, false, true, true, true, true]
+        // b's second record waits for its first; a and c are unaffected.
+        #expect(OutboxRelay.markableInOrder(dossiers: dossiers, confirmed: confirmed) == [0, 2, 3, 5])
+        #expect(OutboxRelay.markableInOrder(dossiers: ["a", "a"], confirmed: [false, true]).isEmpty)
+        #expect(OutboxRelay.markableInOrder(dossiers: [], confirmed: []).isEmpty)
+    }
+
     private func setUp(_ database: TestDatabase) async throws -> PostgresConnection {
         let connection = try await database.connect()
         try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)

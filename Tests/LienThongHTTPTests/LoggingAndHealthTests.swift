@@ -45,6 +45,7 @@ struct LoggingAndHealthTests {
         #expect(info["applicant.cccd"] as? String == "********4567")
         #expect(info["database.password"] == nil, "secret keys are dropped")
         #expect((info["time"] as? String)?.hasPrefix("20") == true)
+        #expect((info["time"] as? String)?.hasSuffix("Z") == true, "UTC, said so")
         #expect(objects[1]["severity"] as? String == "WARNING")
         #expect(objects[1]["message"] as? String == "applicant ********4567 refused")
         #expect(objects[1]["source"] != nil, "warnings say where they come from")
