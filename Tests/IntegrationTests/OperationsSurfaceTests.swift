@@ -29,7 +29,7 @@ func exposedMetricNames(_ exposition: String) -> Set<String> {
 }
 
 /// GET `path` on the local server: status and body.
-private func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
+func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
     let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
 }

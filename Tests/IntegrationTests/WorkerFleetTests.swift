@@ -42,8 +42,9 @@ struct WorkerFleetTests {
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
             ]
             func inboxCount() async throws -> Int { try await count("SELECT count(*) FROM inbox", on: connection) }
-            let first = try runLienThong(arguments + ["--worker-id", "a"])
-            let second = try runLienThong(arguments + ["--worker-id", "b"])
+            let ports = (0..<3).map { _ in Int.random(in: 20_000..<60_000) }
+            let first = try runLienThong(arguments + ["--worker-id", "a", "--http-port", String(ports[0])])
+            let second = try runLienThong(arguments + ["--worker-id", "b", "--http-port", String(ports[1])])
             let started = ContinuousClock.now
             while try await inboxCount() < 400, ContinuousClock.now < started + .seconds(60) {
                 try await Task.sleep(for: .milliseconds(50))
@@ -54,8 +55,9 @@ struct WorkerFleetTests {
             #expect(first.terminationStatus == 0, "SIGTERM: drained, committed, exit 0")
             try kafka.embedded?.setBrokerDown(1)
             try await Task.sleep(for: .seconds(2))
+            #expect(try await get(ports[1], "/livez").status == 200, "a broker down is no reason to restart")
             try kafka.embedded?.setBrokerUp(1)
-            let third = try runLienThong(arguments + ["--worker-id", "c"])
+            let third = try runLienThong(arguments + ["--worker-id", "c", "--http-port", String(ports[2])])
 
             var report = ReconciliationReport()
             let deadline = ContinuousClock.now + .seconds(120)
@@ -78,6 +80,13 @@ struct WorkerFleetTests {
                 ], output: Pipe())
             reconcile.waitUntilExit()
             #expect(reconcile.terminationStatus == 0)
+
+            // Each worker's own view: ready, and counting what it applied.
+            for port in ports[1...2] {
+                #expect(try await get(port, "/readyz").status == 200, "6 partitions between 2 members: both hold some")
+            }
+            let metrics = try await get(ports[1], "/metrics").body + (try await get(ports[2], "/metrics").body)
+            #expect(metrics.contains(#"lienthong_events_total{type="received",outcome="applied"}"#))
 
             for worker in [second, third] {
                 worker.terminate()
