@@ -75,7 +75,7 @@ var package = Package(
             name: "LienThongSettings",
             dependencies: [
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SystemPackage", package: "swift-system"), .product(name: "Yams", package: "Yams"),
             ]
         ),
 

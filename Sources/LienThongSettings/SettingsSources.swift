@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SystemPackage
+import Yams
 
 /// Where settings come from, highest precedence first: command-line flags, the environment (`LIENTHONG_*`,
 /// `LIENTHONG_KAFKA_<PROPERTY>`, then `DATABASE_URL`), the YAML file (`--config` or `LIENTHONG_CONFIG`), the
@@ -51,6 +52,7 @@ public struct SettingsSources: Sendable {
             } catch {
                 throw SettingsError(key: file, reason: "the configuration file is not valid YAML: \(error)")
             }
+            try Self.checkKeys(ofFile: file)
         }
         let reader = ConfigReader(providers: providers)
         var values: [String: String] = [:]
@@ -92,6 +94,33 @@ public struct SettingsSources: Sendable {
             properties[name] = value
         }
         return properties
+    }
+
+    /// Refuses a key the file sets that no setting has (a typo would otherwise be ignored in silence), naming it.
+    static func checkKeys(ofFile file: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let document = try? Yams.load(yaml: text) else { return }
+        guard let root = document as? [String: Any] else {
+            throw SettingsError(key: file, reason: "the configuration file must be a mapping of keys")
+        }
+        let known = Set(SettingDefinition.all.map(\.key))
+        func visit(_ value: Any, _ path: String) throws {
+            if path == "kafka.properties" {
+                guard value is [Any] else {
+                    throw SettingsError(key: path, reason: "must be a list of name=value entries")
+                }
+                return
+            }
+            if let map = value as? [String: Any], !known.contains(path) {
+                for (key, child) in map { try visit(child, path.isEmpty ? key : path + "." + key) }
+                return
+            }
+            let base = path.hasSuffix("_file") ? String(path.dropLast(5)) : path
+            guard known.contains(base) else {
+                throw SettingsError(key: path, reason: "unknown key (every key: lienthong worker --print-config)")
+            }
+        }
+        try visit(root, "")
     }
 
     static func split(_ pair: String, key: String) throws -> (String, String) {

@@ -144,6 +144,22 @@ struct SettingsSourcesTests {
         #expect(invalid?.key == broken)
     }
 
+    @Test(
+        "a key the file sets that no setting has is named, and kafka.properties must be a list",
+        arguments: [
+            ("worker:\n  gap_hold_second: 60\n", "worker.gap_hold_second"),
+            ("kafak:\n  brokers: k:9092\n", "kafak.brokers"),
+            ("kafka:\n  properties:\n    security.protocol: SSL\n", "kafka.properties"),
+            ("database:\n  url_fil: /run/secrets/db\n", "database.url_fil"),
+        ])
+    func unknownFileKeys(yaml: String, key: String) async throws {
+        let path = try file(yaml)
+        let error = await #expect(throws: SettingsError.self) {
+            try await SettingsSources(environment: [:], configurationFile: path).resolve()
+        }
+        #expect(error?.key == key)
+    }
+
     @Test("the production profile refuses plaintext Kafka and sslmode below verify-full, unless overridden")
     func productionProfile() async throws {
         let secure = [
