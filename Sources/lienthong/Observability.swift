@@ -8,6 +8,8 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
+import func Foundation.exit
+
 /// The process-wide logging and metrics backends, bootstrapped once by a long-running command.
 enum Observability {
     /// This build's version, reported by `lienthong_build_info`.
@@ -67,11 +69,12 @@ enum Observability {
         return logger
     }
 
-    /// Starts the HTTP surface when `http.port` is not 0; returns the group to shut down last.
-    static func startHTTP(
+    /// The HTTP surface as a service when `http.port` is not 0. A port it cannot bind is logged, not fatal: the
+    /// worker's job is the topic, and the failing probe says the rest.
+    static func httpService(
         _ settings: ResolvedSettings, registry: PrometheusCollectorRegistry, health: HealthMonitor,
         database: PostgresConnection, readModel: DossierReadModel?, logger: Logger
-    ) -> RunningHTTP? {
+    ) -> (any Service)? {
         guard settings.httpPort > 0 else { return nil }
         let application = OperationsServer.build(
             host: settings.httpHost, port: settings.httpPort, health: health, registry: registry,
@@ -79,27 +82,43 @@ enum Observability {
             onServerRunning: { port in
                 logger.info("http listening", metadata: ["http.port": "\(port)"])
             })
-        let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: logger)
-        let task = Task {
+        return LongRunning("http") {
             do {
-                try await group.run()
+                try await application.run()
             } catch {
                 logger.error("http server failed", metadata: ["http.error": "\(error)"])
+                try? await gracefulShutdown()
             }
         }
-        return RunningHTTP(group: group, task: task)
     }
 
-    /// A running HTTP server.
-    struct RunningHTTP {
-        let group: ServiceGroup
-        let task: Task<Void, Never>
-
-        /// Stops the server last, after the worker drained (so /metrics answers until the end).
-        func stop() async {
+    /// Runs `services` in one `ServiceGroup`, shut down in reverse order (the consumer first, HTTP last, so
+    /// `/metrics` answers through the drain) when `stopRequested` finishes (SIGTERM/SIGINT, caught from the start
+    /// of the process). Readiness turns false at once; past `budget`, the process exits 1.
+    static func run(
+        _ services: [any Service], until stopRequested: Task<Void, Never>, health: HealthMonitor, budget: Duration,
+        logger: Logger
+    ) async throws {
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        let watchdog = Mutex<Task<Void, any Error>?>(nil)
+        let stopping = Task {
+            await stopRequested.value
+            guard !Task.isCancelled else { return }
+            health.beginStopping()
+            logger.info("stopping")
+            watchdog.withLock {
+                $0 = Task.detached {
+                    try await Task.sleep(for: budget)
+                    logger.error("graceful stop exceeded its budget; exiting")
+                    exit(1)
+                }
+            }
             await group.triggerGracefulShutdown()
-            await task.value
         }
+        try await group.run()
+        stopping.cancel()
+        watchdog.withLock { $0 }?.cancel()
+        logger.info("stopped")
     }
 
     /// Whether PostgreSQL answers within 2 s on `database` (a query stuck on a dead network is left to finish on
@@ -114,6 +133,26 @@ enum Observability {
                 answer.give(false)
             }
         }
+    }
+}
+
+/// A service made of one operation; graceful shutdown cancels it unless it handles shutdown itself.
+struct LongRunning: Service, CustomStringConvertible {
+    let description: String
+    private let operation: @Sendable () async -> Void
+
+    init(_ name: String, _ operation: @escaping @Sendable () async -> Void) {
+        self.description = name
+        self.operation = operation
+    }
+
+    /// A service whose operation loops until cancelled: graceful shutdown cancels it.
+    static func cancelledOnShutdown(_ name: String, _ operation: @escaping @Sendable () async -> Void) -> LongRunning {
+        LongRunning(name) { await cancelWhenGracefulShutdown { await operation() } }
+    }
+
+    func run() async {
+        await operation()
     }
 }
 

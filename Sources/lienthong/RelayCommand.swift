@@ -5,6 +5,7 @@ import LienThongPostgres
 import LienThongSettings
 import LienThongWorker
 import Logging
+import ServiceLifecycle
 
 /// `lienthong relay`: publishes the outbox; run any number, they share the shards.
 struct RelayCommand: AsyncParsableCommand {
@@ -38,16 +39,20 @@ struct RelayCommand: AsyncParsableCommand {
                 : HealthMonitor.Readiness(isReady: false, reasons: ["PostgreSQL unreachable"])
         }
         health.watch("producer") { relay.producer.timeSinceLastPoll }
-        let http = Observability.startHTTP(
+        var services: [any Service] = []
+        if let http = Observability.httpService(
             settings, registry: registry, health: health, database: probeConnection, readModel: nil, logger: logger)
-        let gauges = Task { await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger) }
+        {
+            services.append(http)
+        }
+        services.append(
+            LongRunning.cancelledOnShutdown("gauges") {
+                await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger)
+            })
+        services.append(relay.service)
         logger.info("relay started")
-        await stopRequested.value
-        health.beginStopping()
-        await relay.stop()
-        gauges.cancel()
-        await http?.stop()
-        logger.info("relay stopped")
+        try await Observability.run(
+            services, until: stopRequested, health: health, budget: settings.shutdownBudget, logger: logger)
     }
 
     /// A running relay and what it holds.
@@ -55,6 +60,14 @@ struct RelayCommand: AsyncParsableCommand {
         let task: Task<Void, Never>
         let listener: PostgresNotificationListener
         let producer: KafkaProducer
+
+        /// A service that publishes until a graceful stop, then stops publishing and flushes.
+        var service: any Service {
+            LongRunning("relay") {
+                try? await gracefulShutdown()
+                await stop()
+            }
+        }
 
         /// Stops publishing, then flushes and closes the producer.
         func stop() async {

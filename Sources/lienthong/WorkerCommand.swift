@@ -8,6 +8,7 @@ import LienThongPostgres
 import LienThongSettings
 import LienThongWorker
 import Logging
+import ServiceLifecycle
 
 /// `lienthong worker`: consumes dossier events and applies them to PostgreSQL, optionally relaying the outbox.
 struct WorkerCommand: AsyncParsableCommand {
@@ -102,14 +103,7 @@ struct WorkerCommand: AsyncParsableCommand {
             connection: try await PostgresConnection.connect(configuration: database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
-        var watching: Task<Void, Never>?
-        if settings.watchInterval > .zero {
-            let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
-            let interval = settings.watchInterval
-            watching = Task { await watcher.run(every: interval, on: watcherConnection, logger: logger) }
-        }
         let relaying = settings.relaysOutbox ? try await RelayCommand.startRelay(settings, logger: logger) : nil
-
         let probeConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
         let health = HealthMonitor(heartbeatLimit: settings.heartbeatLimit) { [worker] in
             var reasons: [String] = []
@@ -119,31 +113,41 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         health.watch("consumer") { worker.timeSinceLastPoll }
         if let relaying { health.watch("producer") { relaying.producer.timeSinceLastPoll } }
-        let http = Observability.startHTTP(
+
+        // In dependency order; a graceful stop runs it backwards: the consumer drains and commits first, the
+        // relay publishes and flushes after it, and HTTP answers until the end.
+        var services: [any Service] = []
+        if let http = Observability.httpService(
             settings, registry: registry, health: health, database: probeConnection,
             readModel: DossierReadModel(catalogue: tables.router.catalogue), logger: logger)
-        let gauges = Task { await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger) }
-
+        {
+            services.append(http)
+        }
+        services.append(
+            LongRunning.cancelledOnShutdown("gauges") {
+                await OperationalGauges().run(every: .seconds(15), on: probeConnection, logger: logger)
+            })
+        if let relaying { services.append(relaying.service) }
+        if settings.watchInterval > .zero {
+            let watcherConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
+            let (interval, watcher) = (settings.watchInterval, watcher)
+            services.append(
+                LongRunning.cancelledOnShutdown("deadline-watcher") {
+                    await watcher.run(every: interval, on: watcherConnection, logger: logger)
+                })
+        }
+        let budget = settings.shutdownBudget
+        services.append(
+            LongRunning("worker") {
+                await withGracefulShutdownHandler {
+                    await worker.run()
+                } onGracefulShutdown: {
+                    Task { await worker.close(timeout: budget) }
+                }
+            })
         logger.info(
             "worker started", metadata: ["kafka.topic": "\(settings.topic)", "kafka.group": "\(settings.group)"])
-        let running = Task { await worker.run() }
-        await stopRequested.value
-        health.beginStopping()
-        logger.info("worker stopping")
-        let budget = settings.shutdownBudget
-        let watchdog = Task.detached {
-            try await Task.sleep(for: budget)
-            logger.error("graceful stop exceeded its budget; exiting")
-            Foundation.exit(1)
-        }
-        await worker.close(timeout: budget)
-        await running.value
-        watching?.cancel()
-        await relaying?.stop()
-        gauges.cancel()
-        await http?.stop()
-        watchdog.cancel()
-        logger.info("worker stopped")
+        try await Observability.run(services, until: stopRequested, health: health, budget: budget, logger: logger)
     }
 }
 

@@ -83,7 +83,14 @@ struct WorkerFleetTests {
 
             // Each worker's own view: ready, and counting what it applied.
             for port in ports[1...2] {
-                #expect(try await get(port, "/readyz").status == 200, "6 partitions between 2 members: both hold some")
+                // Readiness may flip while the group settles after the join: ask until it holds.
+                var readiness = try await get(port, "/readyz")
+                let settle = ContinuousClock.now + .seconds(20)
+                while readiness.status != 200, ContinuousClock.now < settle {
+                    try await Task.sleep(for: .milliseconds(250))
+                    readiness = try await get(port, "/readyz")
+                }
+                #expect(readiness.status == 200, "6 partitions between 2 members: both hold some. \(readiness.body)")
             }
             let metrics = try await get(ports[1], "/metrics").body + (try await get(ports[2], "/metrics").body)
             #expect(metrics.contains(#"lienthong_events_total{type="received",outcome="applied"}"#))
