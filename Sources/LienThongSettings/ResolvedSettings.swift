@@ -33,6 +33,8 @@ public struct ResolvedSettings: Sendable {
     public let gapHold: Duration
     /// The graceful-stop budget.
     public let shutdownBudget: Duration
+    /// Records per batch transaction. Default: 1000.
+    public let batchSize: Int
     /// Whether the worker relays the outbox in-process.
     public let relaysOutbox: Bool
     /// How long a stuck poll loop may go without a heartbeat before `/livez` fails.
@@ -78,6 +80,10 @@ public struct ResolvedSettings: Sendable {
         gapHold = try seconds("worker.gap_hold_seconds")
         shutdownBudget = try seconds("worker.shutdown_budget_seconds")
         relaysOutbox = try flag("worker.relay")
+        guard let batchSize = Int(values["worker.batch_size"]!), (1...10_000).contains(batchSize) else {
+            throw SettingsError(key: "worker.batch_size", reason: "must be a whole number from 1 to 10000")
+        }
+        self.batchSize = batchSize
         heartbeatLimit = try seconds("worker.heartbeat_limit_seconds")
         guard let port = Int(values["http.port"]!), (0...65_535).contains(port) else {
             throw SettingsError(key: "http.port", reason: "must be a port number, 0 to 65535")

@@ -65,6 +65,8 @@ extension SettingDefinition {
             "worker.shutdown_budget_seconds", default: "25", "seconds for a graceful stop; past it, exit 1"),
         SettingDefinition("worker.relay", default: "false", "also publish the outbox from this process"),
         SettingDefinition(
+            "worker.batch_size", default: "1000", "records per batch transaction, 1 to 10000 (the buffer holds 20000)"),
+        SettingDefinition(
             "worker.heartbeat_limit_seconds", default: "30", "/livez fails when a poll loop is stuck this long"),
         SettingDefinition("http.host", default: "0.0.0.0", "address of probes, /metrics and the status API"),
         SettingDefinition("http.port", default: "8080", "port of probes, /metrics and the status API (0: none)"),

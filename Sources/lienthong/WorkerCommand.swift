@@ -87,6 +87,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let database = settings.database
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: settings.group)
         consumerConfiguration.groupInstanceID = settings.instanceID
+        consumerConfiguration.maxBatchSize = settings.batchSize
         consumerConfiguration.properties = settings.consumerProperties
         let name = settings.workerID ?? ProcessInfo.processInfo.hostName
         var writer = DossierBatchWriter(consumerGroup: settings.group, referenceData: tables)
