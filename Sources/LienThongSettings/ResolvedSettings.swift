@@ -35,6 +35,8 @@ public struct ResolvedSettings: Sendable {
     public let shutdownBudget: Duration
     /// Records per batch transaction. Default: 1000.
     public let batchSize: Int
+    /// Concurrent batch transactions (connections), partitions split between them. Default: 2.
+    public let writeLanes: Int
     /// Whether the worker relays the outbox in-process.
     public let relaysOutbox: Bool
     /// How long a stuck poll loop may go without a heartbeat before `/livez` fails.
@@ -84,6 +86,10 @@ public struct ResolvedSettings: Sendable {
             throw SettingsError(key: "worker.batch_size", reason: "must be a whole number from 1 to 10000")
         }
         self.batchSize = batchSize
+        guard let writeLanes = Int(values["worker.write_lanes"]!), (1...16).contains(writeLanes) else {
+            throw SettingsError(key: "worker.write_lanes", reason: "must be a whole number from 1 to 16")
+        }
+        self.writeLanes = writeLanes
         heartbeatLimit = try seconds("worker.heartbeat_limit_seconds")
         guard let port = Int(values["http.port"]!), (0...65_535).contains(port) else {
             throw SettingsError(key: "http.port", reason: "must be a port number, 0 to 65535")

@@ -67,6 +67,9 @@ extension SettingDefinition {
         SettingDefinition(
             "worker.batch_size", default: "1000", "records per batch transaction, 1 to 10000 (the buffer holds 20000)"),
         SettingDefinition(
+            "worker.write_lanes", default: "2",
+            "concurrent batch transactions, each on its own connection, partitions split between them (1 to 16)"),
+        SettingDefinition(
             "worker.heartbeat_limit_seconds", default: "30", "/livez fails when a poll loop is stuck this long"),
         SettingDefinition("http.host", default: "0.0.0.0", "address of probes, /metrics and the status API"),
         SettingDefinition("http.port", default: "8080", "port of probes, /metrics and the status API (0: none)"),

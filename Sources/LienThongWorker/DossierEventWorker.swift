@@ -10,12 +10,16 @@ import struct Foundation.Date
 /// Consumes dossier events and applies them: decode and validate, then one PostgreSQL transaction per batch
 /// (``DossierBatchWriter``), then store and commit the offsets in Kafka so that lag tools see the truth.
 ///
+/// A consumed batch is split into *lanes* by partition, one per connection, whose transactions run concurrently:
+/// a dossier's events share its partition, so lanes never touch the same dossier, and one lane's transaction
+/// overlaps the other's round trips and commit. A failing lane pauses and retries only its own partitions.
+///
 /// PostgreSQL holds the authoritative position: on assignment the consumer starts from the next offset stored there
 /// (written in the same transaction as the effects), so a crash anywhere redelivers only what was not committed, and
 /// the inbox turns a redelivery into a duplicate without effect.
 public final class DossierEventWorker: Sendable {
     private let consumer: KafkaConsumer
-    private let connection: PostgresConnection
+    private let connections: [PostgresConnection]
     private let writer: DossierBatchWriter
     private let decoder = InboundEventDecoder()
     private let retryPolicy: PostgresRetryPolicy
@@ -25,10 +29,11 @@ public final class DossierEventWorker: Sendable {
     private let metrics: WorkerMetrics
 
     /// Creates the worker and its consumer (subscribed to `topic`), which resumes from PostgreSQL's positions.
+    /// - Parameter connections: one per lane (concurrent batch transactions); at least one.
     public init(
         consumerConfiguration: KafkaConsumerConfiguration,
         topic: String,
-        connection: PostgresConnection,
+        connections: [PostgresConnection],
         positionsConnection: PostgresConnection,
         writer: DossierBatchWriter,
         metrics: WorkerMetrics = .shared,
@@ -51,8 +56,9 @@ public final class DossierEventWorker: Sendable {
                 willRevoke: { _, _ in inFlight.waitUntilIdle() }),
             eventHandler: { event in Self.observe(event, metrics: metrics) },
             logger: logger)
+        precondition(!connections.isEmpty, "a worker needs at least one connection")
         try consumer.subscribe(topics: [topic])
-        self.connection = connection
+        self.connections = connections
         self.writer = writer
         self.logger = logger
         self.inFlight = inFlight
@@ -118,30 +124,58 @@ public final class DossierEventWorker: Sendable {
                 return .deadLetter(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
             }
         }
-        guard let outcomes = await persist(items, from: owned) else { return [] }
-        logRefusals(items, outcomes)
+        let lanes = Dictionary(grouping: owned.indices) { Int(owned[$0].partition) % connections.count }
+        let results = await withTaskGroup(of: (Int, [EventOutcome]?).self) { group in
+            for (lane, indices) in lanes {
+                group.addTask {
+                    let outcomes = await self.persist(
+                        indices.map { items[$0] }, from: indices.map { owned[$0] }, on: self.connections[lane])
+                    return (lane, outcomes)
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        // Outcomes in batch order, for the lanes that were written (an abandoned lane's records are read again).
+        var position: [Int: Int] = [:]
+        var outcomes: [EventOutcome] = []
+        var written: [KafkaMessage] = []
+        var writtenItems: [BatchItem] = []
+        for index in owned.indices {
+            let lane = Int(owned[index].partition) % connections.count
+            guard let laneOutcomes = results[lane] ?? nil else { continue }
+            written.append(owned[index])
+            writtenItems.append(items[index])
+            guard case .event = items[index] else { continue }
+            outcomes.append(laneOutcomes[position[lane, default: 0]])
+            position[lane, default: 0] += 1
+        }
+        guard !written.isEmpty else { return [] }
+        logRefusals(writtenItems, outcomes)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for message in owned {
+        for message in written {
             if let timestamp = message.timestamp {
                 metrics.recordApplyLatency(milliseconds: now - timestamp.milliseconds)
             }
         }
         // Kafka's commit follows PostgreSQL's, for lag tools; PostgreSQL stays authoritative.
         try? consumer.storeOffsets(
-            owned.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
+            written.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
         try? consumer.commitInBackground()
         return outcomes
     }
 
-    /// Writes the items, retrying until they are written; nil when the work was abandoned (revoked or closing).
-    private func persist(_ items: [BatchItem], from messages: [KafkaMessage]) async -> [EventOutcome]? {
+    /// Writes one lane's items, retrying until they are written; nil when the work was abandoned (revoked or
+    /// closing).
+    private func persist(
+        _ items: [BatchItem], from messages: [KafkaMessage], on connection: PostgresConnection
+    ) async -> [EventOutcome]? {
         let partitions = Array(Set(messages.map(\.topicPartition)))
         var paused = false
         defer { if paused { try? consumer.resume(partitions) } }
         var attempt = 0
         while true {
             do {
-                return try await writeIsolatingFailures(items)
+                return try await writeIsolatingFailures(items, on: connection)
             } catch {
                 attempt += 1
                 metrics.recordRetry(transient: Self.isTransient(error))
@@ -165,14 +199,16 @@ public final class DossierEventWorker: Sendable {
     /// Writes the items in one transaction; a failure a record can cause splits them in two (a prefix of each
     /// partition first, so a stored position never passes an unwritten record), down to the single record at
     /// fault, which is dead-lettered with its SQLSTATE.
-    private func writeIsolatingFailures(_ items: [BatchItem]) async throws -> [EventOutcome] {
+    private func writeIsolatingFailures(
+        _ items: [BatchItem], on connection: PostgresConnection
+    ) async throws -> [EventOutcome] {
         do {
-            return try await write(items)
+            return try await write(items, on: connection)
         } catch  where Self.isRecordAttributable(error) && items.count > 1 {
             let middle = items.count / 2
             logger.debug("splitting a failing batch", metadata: ["worker.batch_size": "\(items.count)"])
-            return try await writeIsolatingFailures(Array(items[..<middle]))
-                + writeIsolatingFailures(Array(items[middle...]))
+            return try await writeIsolatingFailures(Array(items[..<middle]), on: connection)
+                + writeIsolatingFailures(Array(items[middle...]), on: connection)
         } catch  where Self.isRecordAttributable(error) {
             guard case .event(let consumed) = items[0], let state = (error as? PostgresError)?.sqlState else {
                 throw error
@@ -181,17 +217,15 @@ public final class DossierEventWorker: Sendable {
             logger.error(
                 "event refused by the store; dead-lettered",
                 metadata: ["worker.reason": "\(reason)", "dossier.code": "\(consumed.event.subject.rawValue)"])
-            _ = try await write([
-                .deadLetter(
-                    DeadLetter(
-                        topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
-                        key: consumed.key, value: consumed.bytes, errorClass: "store_refused", reason: reason))
-            ])
+            let letter = DeadLetter(
+                topic: consumed.topic, partition: consumed.partition, offset: consumed.offset, key: consumed.key,
+                value: consumed.bytes, errorClass: "store_refused", reason: reason)
+            _ = try await write([.deadLetter(letter)], on: connection)
             return [.deadLettered(reason: reason)]
         }
     }
 
-    private func write(_ items: [BatchItem]) async throws -> [EventOutcome] {
+    private func write(_ items: [BatchItem], on connection: PostgresConnection) async throws -> [EventOutcome] {
         let writer = writer
         var events: [ConsumedEvent] = []
         var letters: [DeadLetter] = []

@@ -101,7 +101,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
         let worker = try DossierEventWorker(
             consumerConfiguration: consumerConfiguration, topic: settings.topic,
-            connection: try await PostgresConnection.connect(configuration: database, logger: logger),
+            connections: try await writeConnections(settings.writeLanes, database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
         let relaying = settings.relaysOutbox ? try await RelayCommand.startRelay(settings, logger: logger) : nil
@@ -150,6 +150,17 @@ struct WorkerCommand: AsyncParsableCommand {
             "worker started", metadata: ["kafka.topic": "\(settings.topic)", "kafka.group": "\(settings.group)"])
         try await Observability.run(services, until: stopRequested, health: health, budget: budget, logger: logger)
     }
+}
+
+/// One connection per write lane of the worker.
+private func writeConnections(
+    _ lanes: Int, _ database: PostgresConfiguration, logger: Logger
+) async throws -> [PostgresConnection] {
+    var connections: [PostgresConnection] = []
+    for _ in 0..<lanes {
+        connections.append(try await PostgresConnection.connect(configuration: database, logger: logger))
+    }
+    return connections
 }
 
 /// Waits for SIGTERM or SIGINT (their default actions replaced, so the process stops gracefully).

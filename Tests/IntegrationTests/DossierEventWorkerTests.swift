@@ -26,10 +26,11 @@ struct DossierEventWorkerTests {
     ) async throws -> DossierEventWorker {
         var writer = DossierBatchWriter(consumerGroup: kafka.uniqueName("workers"), referenceData: testReferenceData)
         writer.topics.deadLetter = "dlq"
+        // Two write lanes: the topics here have several partitions, so both carry batches.
         return try DossierEventWorker(
             consumerConfiguration: kafka.consumerConfiguration(group: "workers"), topic: topic,
-            connection: try await database.connect(), positionsConnection: try await database.connect(), writer: writer,
-            logger: logger)
+            connections: [try await database.connect(), try await database.connect()],
+            positionsConnection: try await database.connect(), writer: writer, logger: logger)
     }
 
     @Test func eventsApplyOnceBadOnesAreDeadLetteredAndARestartResumesFromPostgres() async throws {

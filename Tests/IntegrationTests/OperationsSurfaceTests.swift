@@ -84,7 +84,8 @@ struct OperationsSurfaceTests {
             var consumerConfiguration = kafka.consumerConfiguration(group: "workers")
             consumerConfiguration.statisticsInterval = .seconds(1)
             let worker = try DossierEventWorker(
-                consumerConfiguration: consumerConfiguration, topic: inbound, connection: try await database.connect(),
+                consumerConfiguration: consumerConfiguration, topic: inbound,
+                connections: [try await database.connect()],
                 positionsConnection: try await database.connect(), writer: writer, metrics: metrics, logger: logger)
             let running = Task { await worker.run() }
             let deadline = ContinuousClock.now + .seconds(30)

@@ -121,6 +121,7 @@ struct SettingsSourcesTests {
             ("LIENTHONG_WORKER_RESUME_POLICY", "pause", "worker.resume_policy"),
             ("LIENTHONG_LOG_FORMAT", "xml", "log.format"),
             ("LIENTHONG_WORKER_BATCH_SIZE", "-5", "worker.batch_size"),
+            ("LIENTHONG_WORKER_WRITE_LANES", "0", "worker.write_lanes"),
             ("LIENTHONG_WORKER_RELAY", "yes please", "worker.relay"),
             ("LIENTHONG_DATABASE_URL_FILE", "/nonexistent/secret", "database.url_file"),
         ])
