@@ -14,6 +14,8 @@ STRICT := LIENTHONG_STRICT=1
 
 # `make run RUN_ARGS="--duration-seconds 0 --speed 1200"` passes options to `lienthong dev`.
 RUN_ARGS ?=
+# The fleet benchmark's details (which stage set the pace, where the worker logs are) land here.
+BENCH_REPORT := $(CURDIR)/.build/bench-report.txt
 
 ## deps: install missing Debian packages (apt-get update only when something is missing)
 deps:
@@ -57,8 +59,10 @@ test: deps lint check-schemas build
 ## of `make test`). The fleet runs the release `lienthong` as child processes.
 bench: deps
 	swift build $(SWIFT_BUILD_FLAGS) -c release --product lienthong
-	cd Tests/Benchmarks && LIENTHONG_BIN=$(CURDIR)/.build/release/lienthong \
+	rm -f $(BENCH_REPORT)
+	cd Tests/Benchmarks && LIENTHONG_BIN=$(CURDIR)/.build/release/lienthong LIENTHONG_BENCH_REPORT=$(BENCH_REPORT) \
 		swift package $(SWIFT_BUILD_FLAGS) benchmark --no-progress $(BENCH_FILTER)
+	@[ ! -f $(BENCH_REPORT) ] || { echo "Worker fleet details:"; cat $(BENCH_REPORT); }
 
 ## format: rewrite sources with swift-format
 format:

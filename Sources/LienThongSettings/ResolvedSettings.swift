@@ -27,6 +27,9 @@ public struct ResolvedSettings: Sendable {
     public var referenceData: String { values["worker.reference_data"]! }
     /// `restart` or `extend`.
     public let resumePolicy: String
+    /// `worker.resume_policy_by_province`: province code (two digits) → `restart` or `extend`, overriding
+    /// ``resumePolicy`` for dossiers received in that province.
+    public let resumePolicyByProvince: [String: String]
     /// Seconds between deadline scans; 0: none.
     public let watchInterval: Duration
     /// How long an out-of-order event is held before triage.
@@ -78,6 +81,7 @@ public struct ResolvedSettings: Sendable {
         allowsInsecure = try flag("security.allow_insecure")
         brokers = values["kafka.brokers"].flatMap { $0.isEmpty ? nil : $0 } ?? kafkaProperties["bootstrap.servers"]
         resumePolicy = try choice("worker.resume_policy", ["restart", "extend"])
+        resumePolicyByProvince = try Self.policiesByProvince(values["worker.resume_policy_by_province"] ?? "")
         watchInterval = try seconds("worker.watch_interval_seconds")
         gapHold = try seconds("worker.gap_hold_seconds")
         shutdownBudget = try seconds("worker.shutdown_budget_seconds")
@@ -105,6 +109,26 @@ public struct ResolvedSettings: Sendable {
                 kafkaProperties: kafkaProperties, databaseURL: values["database.url"] ?? "",
                 environment: environment)
         }
+    }
+
+    /// Parses `01=extend,79=restart` (spaces allowed, empty for none).
+    private static func policiesByProvince(_ text: String) throws -> [String: String] {
+        let key = "worker.resume_policy_by_province"
+        var policies: [String: String] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, parts[0].count == 2, parts[0].allSatisfy(\.isASCII), Int(parts[0]) != nil,
+                ["restart", "extend"].contains(parts[1].lowercased())
+            else {
+                throw SettingsError(
+                    key: key, reason: "must be a comma-separated list of <2-digit province>=restart|extend")
+            }
+            guard policies.updateValue(parts[1].lowercased(), forKey: parts[0]) == nil else {
+                throw SettingsError(key: key, reason: "names a province twice")
+            }
+        }
+        return policies
     }
 
     /// The brokers, or an error naming the key when no source set them.

@@ -58,6 +58,9 @@ extension SettingDefinition {
             "directory of units, agencies, catalogue, calendar"),
         SettingDefinition("worker.resume_policy", default: "restart", "restart or extend a clock paused at 5"),
         SettingDefinition(
+            "worker.resume_policy_by_province", default: "",
+            "provinces whose policy differs, by the receiving point's province: 01=extend,79=restart"),
+        SettingDefinition(
             "worker.watch_interval_seconds", default: "30", "seconds between deadline scans (0: no scans)"),
         SettingDefinition(
             "worker.gap_hold_seconds", default: "600", "seconds an out-of-order event waits before triage"),

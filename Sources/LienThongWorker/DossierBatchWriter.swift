@@ -20,6 +20,8 @@ public struct DossierBatchWriter: Sendable {
     public var workerID = "lienthong-worker"
     /// How a clock paused for a supplement resumes. Default: restart the full duration (the decree's reading).
     public var resumePolicy = SLAResumePolicy.restartFullDuration
+    /// Provinces whose policy differs from ``resumePolicy``, by the receiving point's province.
+    public var resumePolicyByProvince: [ProvinceCode: SLAResumePolicy] = [:]
     private let decoder = InboundEventDecoder()
 
     public init(consumerGroup: String, referenceData: ReferenceData) {
@@ -253,13 +255,24 @@ private struct BatchApplication {
                     calendar: calendar)
             case .pauseClock:
                 try? dossier.clock?.pause(at: time)
+            case .pauseClockForFees:
+                guard let procedure = dossier.profile.flatMap({ router.catalogue.procedure($0.procedure) }),
+                    procedure.paymentPausesClock
+                else { continue }
+                try? dossier.clock?.pause(at: time)
+            case .resumeClockAfterFees:
+                if dossier.clock?.isPaused == true {
+                    try? dossier.clock?.resume(at: time, policy: .extendByPausedTime, calendar: calendar)
+                }
             case .resumeClock:
                 if dossier.resolvedAt != nil {  // the audited 9 → 4 recall reopens the dossier
                     dossier.resolvedAt = nil
                     dossier.onTimeClass = nil
                 }
                 if dossier.clock?.isPaused == true {
-                    try? dossier.clock?.resume(at: time, policy: writer.resumePolicy, calendar: calendar)
+                    let province = router.agencies.agency(state.code.receivingAgency)?.province
+                    let policy = province.flatMap { writer.resumePolicyByProvince[$0] } ?? writer.resumePolicy
+                    try? dossier.clock?.resume(at: time, policy: policy, calendar: calendar)
                 }
             case .stopClock:
                 guard dossier.resolvedAt == nil else { continue }

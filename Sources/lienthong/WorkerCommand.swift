@@ -46,6 +46,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How a clock paused for a supplement resumes: restart or extend (key worker.resume_policy).")
     var resumePolicy: String?
 
+    @Option(
+        help: "Provinces resuming otherwise, e.g. 01=extend,79=restart (key worker.resume_policy_by_province).")
+    var resumePolicyByProvince: String?
+
     @Option(help: "Seconds between deadline scans, 0: none (key worker.watch_interval_seconds; default 30).")
     var watchIntervalSeconds: Int?
 
@@ -67,6 +71,7 @@ struct WorkerCommand: AsyncParsableCommand {
             [
                 "kafka.topic": topic, "kafka.group": group, "kafka.instance_id": instanceID, "worker.id": workerID,
                 "worker.reference_data": referenceData, "worker.resume_policy": resumePolicy,
+                "worker.resume_policy_by_province": resumePolicyByProvince,
                 "worker.watch_interval_seconds": watchIntervalSeconds.map(String.init),
                 "worker.gap_hold_seconds": gapHoldSeconds.map(String.init),
                 "worker.shutdown_budget_seconds": shutdownBudgetSeconds.map(String.init),
@@ -94,6 +99,9 @@ struct WorkerCommand: AsyncParsableCommand {
         writer.topics = settings.topics
         writer.workerID = name
         writer.resumePolicy = SLAResumePolicy(rawValue: settings.resumePolicy)!
+        writer.resumePolicyByProvince = try settings.resumePolicyByProvince.reduce(into: [:]) { policies, entry in
+            policies[try ProvinceCode(entry.key)] = SLAResumePolicy(rawValue: entry.value)!
+        }
         var watcher = DeadlineWatcher(calendar: tables.calendar)
         watcher.topics = settings.topics
         watcher.workerID = name

@@ -69,6 +69,79 @@ struct RoutingAndDeadlineTests {
         }
     }
 
+    /// Awaiting fees from Thursday 3 July to Thursday 10 July 2025: five working days (40 working hours), which
+    /// push the due date back a calendar week only for a procedure whose catalogue entry says payment pauses the
+    /// clock.
+    @Test(arguments: [("1.004227", 5 * 8 * 3600, 7 * 86_400), ("1.004222", 0, 0)])
+    func awaitingFeesPausesTheClockWhereTheProcedureSaysSo(
+        procedure: String, pausedWorkingSeconds: Int, pushedBackSeconds: Int
+    ) async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            _ = try await write(
+                [
+                    try consumed("dossier.received", version: 1, data: openingData(procedure: procedure), offset: 0),
+                    try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
+                    try consumed(
+                        "dossier.status-changed", version: 3, data: #"{"status":6}"#, offset: 2,
+                        time: "2025-07-03T08:00:00+07:00"),
+                    try consumed(
+                        "dossier.status-changed", version: 4, data: #"{"status":4}"#, offset: 3,
+                        time: "2025-07-10T08:00:00+07:00"),
+                ], on: connection)
+            let row = try await connection.query(
+                """
+                SELECT extract(epoch FROM due_at - original_due_at)::int8, paused_working_seconds, paused_at IS NULL
+                FROM dossier
+                """
+            )[0]
+            #expect(try row.decode(Int.self, at: 0) == pushedBackSeconds)
+            #expect(try row.decode(Int.self, at: 1) == pausedWorkingSeconds)
+            #expect(try row.decode(Bool.self, at: 2), "the clock runs again")
+            await connection.close()
+        }
+    }
+
+    /// A supplement awaited from Thursday 3 July to Thursday 10 July 2025 (five working days) for a 7-working-day
+    /// procedure received in Hanoi (province 01): restarting counts 7 working days from the resumption (due Monday
+    /// 21 July, 08:00); extending pushes the first due date back a calendar week. Another province's override
+    /// does not apply.
+    @Test(
+        arguments: [
+            ([:], "2025-07-21 08:00:00"), (["01": .extendByPausedTime], "2025-07-18 08:11:00"),
+            (["79": .extendByPausedTime], "2025-07-21 08:00:00"),
+        ] as [([String: SLAResumePolicy], String)])
+    func aSupplementResumesUnderTheReceivingProvincesPolicy(
+        overrides: [String: SLAResumePolicy], due: String
+    ) async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            var writer = writer
+            writer.resumePolicyByProvince = try overrides.reduce(into: [:]) { $0[try ProvinceCode($1.key)] = $1.value }
+            let batch = [
+                try consumed("dossier.received", version: 1, data: openingData(procedure: "1.004222"), offset: 0),
+                try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
+                try consumed(
+                    "dossier.status-changed", version: 3, data: #"{"status":5}"#, offset: 2,
+                    time: "2025-07-03T08:00:00+07:00"),
+                try consumed(
+                    "dossier.status-changed", version: 4, data: #"{"status":4}"#, offset: 3,
+                    time: "2025-07-10T08:00:00+07:00"),
+            ]
+            _ = try await connection.withTransaction { [writer] in try writer.write(batch, in: $0) }
+            let stored = try await connection.query(
+                """
+                SELECT to_char(due_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI:SS'),
+                       to_char(original_due_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI:SS')
+                FROM dossier
+                """
+            )[0]
+            #expect(try stored.decode(String.self, at: 1) == "2025-07-11 08:11:00", "seven working days from receipt")
+            #expect(try stored.decode(String.self, at: 0) == due)
+            await connection.close()
+        }
+    }
+
     @Test func aMultiStepProcedureHandsTheDossierAlongItsChain() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)

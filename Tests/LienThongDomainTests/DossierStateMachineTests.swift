@@ -106,6 +106,22 @@ struct DossierStateMachineTests {
         #expect(resolved.decisions.contains(.stopClock))
     }
 
+    @Test func awaitingFeesPausesAndSettlingResumesBeforeTheClockStops() throws {
+        let fees = try DossierStateMachine.apply(event(3, .status(.awaitingFees)), to: try dossier(in: .processing))
+            .get()
+        #expect(fees.decisions.contains(.pauseClockForFees))
+        #expect(
+            try DossierStateMachine.apply(event(4, .status(.processing)), to: fees.state).get().decisions
+                .contains(.resumeClockAfterFees))
+        let resolved = try DossierStateMachine.apply(event(4, .status(.resolved)), to: fees.state).get()
+        #expect(
+            resolved.decisions.filter { [.resumeClockAfterFees, .stopClock].contains($0) } == [
+                .resumeClockAfterFees, .stopClock,
+            ], "resumed first, so the on-time class sees the pushed-back due date")
+        let withdrawn = try DossierStateMachine.apply(event(4, .status(.withdrawn)), to: fees.state).get()
+        #expect(!withdrawn.decisions.contains(.resumeClockAfterFees))
+    }
+
     @Test func eventsWithoutStatusChangeAreCheckedAgainstTheStatus() throws {
         let processing = try dossier(in: .processing)
         let department = try AgencyID("000.00.02.H26")

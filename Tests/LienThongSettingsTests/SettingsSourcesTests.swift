@@ -104,6 +104,15 @@ struct SettingsSourcesTests {
         #expect(printed.contains("sasl.username=worker"))
     }
 
+    @Test("provinces resuming otherwise are read from one list")
+    func resumePolicyByProvince() async throws {
+        let settings = try await SettingsSources(
+            environment: ["LIENTHONG_WORKER_RESUME_POLICY_BY_PROVINCE": "01=extend, 79=RESTART"]
+        ).resolve()
+        #expect(settings.resumePolicyByProvince == ["01": "extend", "79": "restart"])
+        #expect(try await SettingsSources(environment: [:]).resolve().resumePolicyByProvince.isEmpty)
+    }
+
     @Test("conninfo passwords are redacted too")
     func conninfoRedaction() {
         #expect(Redaction.connectionString("host=db password=x user=a") == "host=db password=<redacted> user=a")
@@ -119,6 +128,9 @@ struct SettingsSourcesTests {
             ("LIENTHONG_HTTP_PORT", "70000", "http.port"),
             ("LIENTHONG_PROFILE", "staging", "profile"),
             ("LIENTHONG_WORKER_RESUME_POLICY", "pause", "worker.resume_policy"),
+            ("LIENTHONG_WORKER_RESUME_POLICY_BY_PROVINCE", "1=extend", "worker.resume_policy_by_province"),
+            ("LIENTHONG_WORKER_RESUME_POLICY_BY_PROVINCE", "01=pause", "worker.resume_policy_by_province"),
+            ("LIENTHONG_WORKER_RESUME_POLICY_BY_PROVINCE", "01=extend,01=restart", "worker.resume_policy_by_province"),
             ("LIENTHONG_LOG_FORMAT", "xml", "log.format"),
             ("LIENTHONG_WORKER_BATCH_SIZE", "-5", "worker.batch_size"),
             ("LIENTHONG_WORKER_WRITE_LANES", "0", "worker.write_lanes"),

@@ -57,6 +57,11 @@ public enum DossierDecision: Sendable, Hashable {
     case pauseClock
     /// Supplement received (5 → 4): resume the clock under the province's policy.
     case resumeClock
+    /// Awaiting fees or taxes (status 6): pause the clock where the procedure says payment does.
+    case pauseClockForFees
+    /// Fees settled (6 → 4 or 9): resume a clock paused for them, the due date pushed back by the paused working
+    /// time (the time to pay is not the agency's).
+    case resumeClockAfterFees
     /// The dossier reached a terminal status or was resolved: stop the clock and classify on-time.
     case stopClock
     /// A new due date.
@@ -173,6 +178,9 @@ public enum DossierStateMachine {
         case (_, .received): [.startClock]
         case (_, .supplementRequested): [.pauseClock]
         case (.supplementRequested, .processing): [.resumeClock]
+        case (_, .awaitingFees): [.pauseClockForFees]
+        case (.awaitingFees, .processing): [.resumeClockAfterFees]
+        case (.awaitingFees, .resolved): [.resumeClockAfterFees, .stopClock]
         case (_, .resolved): [.stopClock]
         case (.resolved, .processing): [.resumeClock]
         case (_, let to) where to.isTerminal: [.stopClock]

@@ -214,7 +214,18 @@ extension String {
     fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
-/// Prints to standard error: the benchmark tool keeps the benchmark process's standard output for itself.
+/// Appends to the file `LIENTHONG_BENCH_REPORT` names (`make bench` prints it at the end), else to standard
+/// error: the benchmark tool keeps the benchmark process's own output for itself.
 private func report(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    let data = Data((line + "\n").utf8)
+    guard let path = ProcessInfo.processInfo.environment["LIENTHONG_BENCH_REPORT"],
+        FileManager.default.fileExists(atPath: path) || FileManager.default.createFile(atPath: path, contents: nil),
+        let handle = FileHandle(forWritingAtPath: path)
+    else {
+        FileHandle.standardError.write(data)
+        return
+    }
+    handle.seekToEndOfFile()
+    handle.write(data)
+    handle.closeFile()
 }
