@@ -22,6 +22,12 @@ struct AuditChainTests {
         #expect(AuditChain.firstBrokenLink([]) == nil)
     }
 
+    /// Chains stored by earlier releases must keep verifying: the canonical encoding is pinned.
+    @Test func theEncodingIsStable() {
+        let hex = { (bytes: [UInt8]) in bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+        #expect(hex(chain(3)[2].storedHash) == "ac0d1ab05f2409b51be813881e712978ae9c8027d946a31bd3de09b22eb070b0")
+    }
+
     @Test func removingOrReorderingAnEntryIsReported() {
         var entries = chain(6)
         entries.remove(at: 2)
@@ -47,4 +53,8 @@ struct AuditChainTests {
             #expect(AuditChain.firstBrokenLink(entries) == Int64(index + 1))
         }
     }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

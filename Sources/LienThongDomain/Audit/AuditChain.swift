@@ -1,7 +1,5 @@
 import Crypto
 
-import struct Foundation.Data
-
 /// One history entry as it enters the tamper-evident chain.
 public struct AuditRecord: Sendable, Hashable {
     public let dossier: String
@@ -33,19 +31,23 @@ public struct AuditRecord: Sendable, Hashable {
     /// A canonical, unambiguous encoding: each field length-prefixed, integers big-endian.
     var canonicalBytes: [UInt8] {
         var bytes: [UInt8] = []
-        func bigEndian<Integer: FixedWidthInteger>(_ value: Integer) -> [UInt8] {
-            stride(from: Integer.bitWidth - 8, through: 0, by: -8).map { UInt8(truncatingIfNeeded: value >> $0) }
+        bytes.reserveCapacity(96 + dossier.utf8.count + eventID.utf8.count + eventType.utf8.count)
+        func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
+            withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
         }
-        func append(_ field: [UInt8]) {
-            bytes += bigEndian(UInt32(field.count))
-            bytes += field
+        func append(_ field: some Collection<UInt8>) {
+            appendBigEndian(UInt32(field.count))
+            bytes.append(contentsOf: field)
         }
-        func append(_ value: Int64) { append(bigEndian(value)) }
-        append(Array(dossier.utf8))
+        func append(_ value: Int64) {
+            appendBigEndian(UInt32(8))
+            appendBigEndian(value)
+        }
+        append(dossier.utf8)
         append(sequence)
         append(version)
-        append(Array(eventID.utf8))
-        append(Array(eventType.utf8))
+        append(eventID.utf8)
+        append(eventType.utf8)
         append(Int64(status))
         append(occurredAtMilliseconds)
         append(payloadDigest)
@@ -62,14 +64,14 @@ public enum AuditChain {
     /// The hash of `record` chained to `previous`.
     public static func hash(_ record: AuditRecord, previous: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
-        hasher.update(data: Data(previous))
-        hasher.update(data: Data(record.canonicalBytes))
+        hasher.update(data: previous)
+        hasher.update(data: record.canonicalBytes)
         return Array(hasher.finalize())
     }
 
     /// The SHA-256 digest of an event's original bytes.
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        Array(SHA256.hash(data: Data(bytes)))
+        Array(SHA256.hash(data: bytes))
     }
 
     /// Recomputes a dossier's chain (entries in sequence order, each with its stored hash) and returns the
