@@ -69,6 +69,21 @@ struct RoutingAndDeadlineTests {
         }
     }
 
+    /// Received 2 July 2025, processing, then `status` (5 or 6) from Thursday 3 July to processing again on Thursday
+    /// 10 July.
+    private func pausedForAWeek(procedure: String, status: Int) throws -> [ConsumedEvent] {
+        [
+            try consumed("dossier.received", version: 1, data: openingData(procedure: procedure), offset: 0),
+            try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
+            try consumed(
+                "dossier.status-changed", version: 3, data: #"{"status":\#(status)}"#, offset: 2,
+                time: "2025-07-03T08:00:00+07:00"),
+            try consumed(
+                "dossier.status-changed", version: 4, data: #"{"status":4}"#, offset: 3,
+                time: "2025-07-10T08:00:00+07:00"),
+        ]
+    }
+
     /// Awaiting fees from Thursday 3 July to Thursday 10 July 2025: five working days (40 working hours), which
     /// push the due date back a calendar week only for a procedure whose catalogue entry says payment pauses the
     /// clock.
@@ -78,17 +93,7 @@ struct RoutingAndDeadlineTests {
     ) async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)
-            _ = try await write(
-                [
-                    try consumed("dossier.received", version: 1, data: openingData(procedure: procedure), offset: 0),
-                    try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
-                    try consumed(
-                        "dossier.status-changed", version: 3, data: #"{"status":6}"#, offset: 2,
-                        time: "2025-07-03T08:00:00+07:00"),
-                    try consumed(
-                        "dossier.status-changed", version: 4, data: #"{"status":4}"#, offset: 3,
-                        time: "2025-07-10T08:00:00+07:00"),
-                ], on: connection)
+            _ = try await write(try pausedForAWeek(procedure: procedure, status: 6), on: connection)
             let row = try await connection.query(
                 """
                 SELECT extract(epoch FROM due_at - original_due_at)::int8, paused_working_seconds, paused_at IS NULL
@@ -118,16 +123,7 @@ struct RoutingAndDeadlineTests {
             let connection = try await migratedConnection(database)
             var writer = writer
             writer.resumePolicyByProvince = try overrides.reduce(into: [:]) { $0[try ProvinceCode($1.key)] = $1.value }
-            let batch = [
-                try consumed("dossier.received", version: 1, data: openingData(procedure: "1.004222"), offset: 0),
-                try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 1),
-                try consumed(
-                    "dossier.status-changed", version: 3, data: #"{"status":5}"#, offset: 2,
-                    time: "2025-07-03T08:00:00+07:00"),
-                try consumed(
-                    "dossier.status-changed", version: 4, data: #"{"status":4}"#, offset: 3,
-                    time: "2025-07-10T08:00:00+07:00"),
-            ]
+            let batch = try pausedForAWeek(procedure: "1.004222", status: 5)
             _ = try await connection.withTransaction { [writer] in try writer.write(batch, in: $0) }
             let stored = try await connection.query(
                 """
