@@ -5,8 +5,8 @@ public import Logging
 
 /// Watches the fleet's deadlines and held events, once per interval, from any worker.
 ///
-/// - SLA warnings (due within one working day, overdue, online dossier not received within eight working hours) are
-///   emitted exactly once each: the `sla_warning` table's key (dossier, warning, due date) admits a warning once,
+/// - SLA warnings (due within one working day, overdue, a liên thông step past its step deadline, online dossier
+///   not received within eight working hours) are emitted exactly once each: the `sla_warning` table's key (dossier, warning, due date) admits a warning once,
 ///   and its status event is queued in the outbox in the same transaction. A new due date (a reset) may warn again.
 /// - Events held for a version gap longer than ``gapHoldTime`` go to triage with the reason `version_gap`.
 ///
@@ -97,6 +97,19 @@ public struct DeadlineWatcher: Sendable {
             for warning in SLAClock.warnings(dueAt: due, at: now, calendar: calendar) {
                 candidates.append((code, version, status, warning, due))
             }
+        }
+        // Steps of liên thông chains past their step deadline, not yet warned for that deadline.
+        for row in try session.query(
+            """
+            SELECT d.code, d.version, d.status, d.step_due_at FROM dossier d
+            WHERE d.step_due_at < \(now) AND d.resolved_at IS NULL AND d.paused_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM sla_warning w
+                              WHERE w.dossier = d.code AND w.warning = 'step_overdue' AND w.due_at = d.step_due_at)
+            """, prepared: true)
+        {
+            let (code, version, status, due) = try row.decode((String, Int64, Int32, Date).self)
+            guard let status = DossierStatus(rawValue: Int(status)) else { continue }
+            candidates.append((code, version, status, .stepOverdue, due))
         }
         // Online submissions still waiting for receipt (eight working hours are at least eight hours).
         for row in try session.query(

@@ -245,35 +245,34 @@ private struct BatchApplication {
         _ dossier: inout StoredDossier, decisions: [DossierDecision], state: DossierState, at time: Date, isNew: Bool
     ) {
         if isNew && state.status == .submittedOnline { dossier.submittedAt = time }
+        let procedure = dossier.profile.flatMap { router.catalogue.procedure($0.procedure) }
         for decision in decisions {
             switch decision {
             case .startClock:
-                guard let profile = dossier.profile, let procedure = router.catalogue.procedure(profile.procedure)
-                else { continue }
+                guard let profile = dossier.profile, let procedure else { continue }
                 dossier.clock = SLAClock(
                     startedAt: time, duration: procedure.duration(online: profile.channel == .online),
                     calendar: calendar)
+                dossier.stepDueAt = procedure.stepDue(state.step, startingAt: time, calendar: calendar)
+            case .stepChanged(_, let step):
+                guard let procedure, dossier.clock != nil, dossier.resolvedAt == nil else { continue }
+                dossier.stepDueAt = procedure.stepDue(step, startingAt: time, calendar: calendar)
             case .pauseClock:
                 try? dossier.clock?.pause(at: time)
             case .pauseClockForFees:
-                guard let procedure = dossier.profile.flatMap({ router.catalogue.procedure($0.procedure) }),
-                    procedure.paymentPausesClock
-                else { continue }
+                guard procedure?.paymentPausesClock == true else { continue }
                 try? dossier.clock?.pause(at: time)
             case .resumeClockAfterFees:
-                if dossier.clock?.isPaused == true {
-                    try? dossier.clock?.resume(at: time, policy: .extendByPausedTime, calendar: calendar)
-                }
+                resume(&dossier, at: time, policy: .extendByPausedTime)
             case .resumeClock:
                 if dossier.resolvedAt != nil {  // the audited 9 → 4 recall reopens the dossier
                     dossier.resolvedAt = nil
                     dossier.onTimeClass = nil
                 }
-                if dossier.clock?.isPaused == true {
-                    let province = router.agencies.agency(state.code.receivingAgency)?.province
-                    let policy = province.flatMap { writer.resumePolicyByProvince[$0] } ?? writer.resumePolicy
-                    try? dossier.clock?.resume(at: time, policy: policy, calendar: calendar)
-                }
+                let province = router.agencies.agency(state.code.receivingAgency)?.province
+                resume(
+                    &dossier, at: time,
+                    policy: province.flatMap { writer.resumePolicyByProvince[$0] } ?? writer.resumePolicy)
             case .stopClock:
                 guard dossier.resolvedAt == nil else { continue }
                 dossier.resolvedAt = time
@@ -282,9 +281,19 @@ private struct BatchApplication {
                 }
             case .resetDueDate(let due):
                 try? dossier.clock?.resetDue(to: due, at: time)
-            case .statusChanged, .holderChanged, .stepChanged, .syncWithPortal, .auditedRecall:
+            case .statusChanged, .holderChanged, .syncWithPortal, .auditedRecall:
                 continue
             }
+        }
+    }
+
+    /// Resumes a paused clock under `policy`; the current step's deadline moves by the paused working time.
+    private func resume(_ dossier: inout StoredDossier, at time: Date, policy: SLAResumePolicy) {
+        guard let pausedAt = dossier.clock?.pausedAt, time >= pausedAt else { return }
+        try? dossier.clock?.resume(at: time, policy: policy, calendar: calendar)
+        if let stepDue = dossier.stepDueAt {
+            dossier.stepDueAt = calendar.adding(
+                workingSeconds: calendar.workingSeconds(from: pausedAt, to: time), to: stepDue)
         }
     }
 

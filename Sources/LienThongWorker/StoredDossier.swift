@@ -20,6 +20,8 @@ struct StoredDossier {
     var profile: DossierProfile?
     var submittedAt: Date?
     var clock: SLAClock?
+    /// When the current step of a liên thông chain is due (nil for single-step procedures).
+    var stepDueAt: Date?
     var resolvedAt: Date?
     var onTimeClass: OnTimeClass?
     var triageReason: String?
@@ -40,7 +42,7 @@ struct StoredDossier {
             SELECT code, status, version, holder, step, status_changed_at, portal_synced_version, history_sequence,
                    last_hash, procedure, commune, channel, returns_by_post, submitted_at, clock_started_at,
                    clock_changed_at, due_at, original_due_at, paused_at, paused_working_seconds, resolved_at,
-                   on_time_class, triage_reason
+                   on_time_class, triage_reason, step_due_at
             FROM dossier WHERE code = ANY(\(Array(codes))) ORDER BY code FOR UPDATE
             """, prepared: true)
         for row in rows {
@@ -75,6 +77,7 @@ struct StoredDossier {
             dossier.resolvedAt = try row.decode(Date?.self, at: 20)
             dossier.onTimeClass = try row.decode(String?.self, at: 21).flatMap(OnTimeClass.init(rawValue:))
             dossier.triageReason = try row.decode(String?.self, at: 22)
+            dossier.stepDueAt = try row.decode(Date?.self, at: 23)
             dossiers[code.rawValue] = dossier
         }
         return dossiers
@@ -92,9 +95,10 @@ struct StoredDossier {
             INSERT INTO dossier (code, status, version, holder, step, status_changed_at, portal_synced_version,
                                  history_sequence, last_hash, procedure, commune, channel, returns_by_post,
                                  submitted_at, clock_started_at, clock_changed_at, due_at, original_due_at, paused_at,
-                                 paused_working_seconds, resolved_at, on_time_class, triage_reason, updated_at)
+                                 paused_working_seconds, resolved_at, on_time_class, triage_reason, step_due_at,
+                                 updated_at)
             SELECT c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, COALESCE(rp, false), sa, cs, cc, du, od, pa,
-                   COALESCE(pw, 0), ra, ot, tr, now()
+                   COALESCE(pw, 0), ra, ot, tr, sd, now()
             FROM unnest(\(states.map(\.code.rawValue))::text[], \(states.map { Int32($0.status.rawValue) })::int2[],
                         \(states.map(\.version))::int8[], \(states.map { $0.holder?.rawValue })::text[],
                         \(states.map { Int32($0.step) })::int4[], \(states.map(\.statusChangedAt))::timestamptz[],
@@ -106,8 +110,9 @@ struct StoredDossier {
                         \(clocks.map { $0?.changedAt })::timestamptz[], \(clocks.map { $0?.dueAt })::timestamptz[],
                         \(clocks.map { $0?.originalDueAt })::timestamptz[], \(clocks.map { $0?.pausedAt })::timestamptz[],
                         \(clocks.map { $0?.pausedWorkingSeconds })::int8[], \(dossiers.map(\.resolvedAt))::timestamptz[],
-                        \(dossiers.map { $0.onTimeClass?.rawValue })::text[], \(dossiers.map(\.triageReason))::text[])
-                AS t(c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, rp, sa, cs, cc, du, od, pa, pw, ra, ot, tr)
+                        \(dossiers.map { $0.onTimeClass?.rawValue })::text[], \(dossiers.map(\.triageReason))::text[],
+                        \(dossiers.map(\.stepDueAt))::timestamptz[])
+                AS t(c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, rp, sa, cs, cc, du, od, pa, pw, ra, ot, tr, sd)
             ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
                 holder = EXCLUDED.holder, step = EXCLUDED.step, status_changed_at = EXCLUDED.status_changed_at,
                 portal_synced_version = EXCLUDED.portal_synced_version, history_sequence = EXCLUDED.history_sequence,
@@ -117,7 +122,8 @@ struct StoredDossier {
                 clock_changed_at = EXCLUDED.clock_changed_at, due_at = EXCLUDED.due_at,
                 original_due_at = EXCLUDED.original_due_at, paused_at = EXCLUDED.paused_at,
                 paused_working_seconds = EXCLUDED.paused_working_seconds, resolved_at = EXCLUDED.resolved_at,
-                on_time_class = EXCLUDED.on_time_class, triage_reason = EXCLUDED.triage_reason, updated_at = now()
+                on_time_class = EXCLUDED.on_time_class, triage_reason = EXCLUDED.triage_reason,
+                step_due_at = EXCLUDED.step_due_at, updated_at = now()
             WHERE dossier.history_sequence < EXCLUDED.history_sequence
             """, prepared: true)
     }

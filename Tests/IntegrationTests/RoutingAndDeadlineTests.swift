@@ -162,6 +162,55 @@ struct RoutingAndDeadlineTests {
         }
     }
 
+    /// A three-step chain (1, 4 and 2 working days) received Wednesday 2 July 2025 at 08:11: step 0 is due Thursday
+    /// 08:11; step 1, entered Thursday 10:00, is due Wednesday 9 July 10:00, and a supplement awaited from Wednesday
+    /// 09:00 to Thursday 09:00 (one working day) moves it to Thursday 10 July 10:00. Each step deadline warns once,
+    /// never while the clock is paused.
+    @Test func aStepPastItsDeadlineWarnsOncePerStep() async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            let watcher = DeadlineWatcher(calendar: testReferenceData.calendar)
+            func stepWarnings(at time: String) async throws -> Int {
+                try await watcher.scan(at: hanoi(time), on: connection).warnings[.stepOverdue, default: 0]
+            }
+            func change(_ version: Int, _ type: String, _ data: String, at time: String) throws -> ConsumedEvent {
+                try consumed(type, version: version, data: data, offset: Int64(version), time: time + "+07:00")
+            }
+            _ = try await write(
+                [try consumed("dossier.received", version: 1, data: openingData(procedure: "1.001776"), offset: 1)],
+                on: connection)
+            #expect(try await stepWarnings(at: "2025-07-03T08:00:00") == 0)
+            #expect(try await stepWarnings(at: "2025-07-03T09:00:00") == 1)
+            #expect(try await stepWarnings(at: "2025-07-03T09:30:00") == 0, "once per step deadline")
+            _ = try await write(
+                [
+                    try change(2, "dossier.status-changed", #"{"status":4}"#, at: "2025-07-03T09:45:00"),
+                    try change(3, "dossier.step-changed", #"{"step":1}"#, at: "2025-07-03T10:00:00"),
+                    try change(4, "dossier.status-changed", #"{"status":5}"#, at: "2025-07-09T09:00:00"),
+                ], on: connection)
+            #expect(try await stepWarnings(at: "2025-07-09T16:00:00") == 0, "paused")
+            _ = try await write(
+                [try change(5, "dossier.status-changed", #"{"status":4}"#, at: "2025-07-10T09:00:00")],
+                on: connection)
+            #expect(try await stepWarnings(at: "2025-07-10T09:55:00") == 0)
+            #expect(try await stepWarnings(at: "2025-07-10T10:05:00") == 1)
+            let warned = try await connection.query(
+                """
+                SELECT to_char(due_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'MM-DD HH24:MI') FROM sla_warning
+                WHERE warning = 'step_overdue' ORDER BY due_at
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(warned == ["07-03 08:11", "07-10 10:00"])
+            #expect(
+                try await count(
+                    """
+                    SELECT count(*) FROM outbox WHERE topic = 'dossier.status'
+                      AND outbox_json(payload)->'data'->>'warning' = 'step_overdue'
+                    """, on: connection) == 2)
+            await connection.close()
+        }
+    }
+
     @Test func aDossierNamingASplitPreMergerCommuneGoesToTriageOnce() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)

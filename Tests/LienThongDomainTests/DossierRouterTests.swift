@@ -48,6 +48,26 @@ struct DossierRouterTests {
             "a local variant maps to the national code")
     }
 
+    @Test func eachStepOfAChainHasItsOwnDeadlineAndASingleStepNone() throws {
+        let calendar = WorkingCalendar(
+            holidays: try HolidayCalendar(csv: referenceData("calendar/vn-public-holidays-2025-2027.csv")))
+        let chain = try #require(catalogue.procedure(try ProcedureCode("1.001776")))  // 1, 4 and 2 working days
+        // Wednesday 2 July 2025, 08:11 in Hanoi.
+        let start = Date(timeIntervalSince1970: 1_751_418_660)
+        for step in chain.steps.indices {
+            #expect(
+                chain.stepDue(step, startingAt: start, calendar: calendar)
+                    == chain.steps[step].duration.due(from: start, calendar: calendar))
+        }
+        #expect(
+            chain.stepDue(1, startingAt: start, calendar: calendar)
+                == StatutoryDuration.workingDays(4).due(from: start, calendar: calendar))
+        #expect(chain.stepDue(3, startingAt: start, calendar: calendar) == nil, "outside the chain")
+        #expect(chain.stepDue(-1, startingAt: start, calendar: calendar) == nil)
+        let single = try #require(catalogue.procedure(try ProcedureCode("1.001193")))
+        #expect(single.stepDue(0, startingAt: start, calendar: calendar) == nil, "the dossier's deadline is the step's")
+    }
+
     @Test func aCommuneProcedureStaysWithTheCommuneAndReturnsToIt() {
         #expect(
             router.route(request("1.001193", .status(.received)))

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Who is competent for a procedure.
 public enum CompetentLevel: String, Sendable, Hashable, Codable, CaseIterable {
@@ -38,6 +38,13 @@ public struct Procedure: Sendable, Hashable {
     /// The duration for a dossier received on `channel`.
     public func duration(online: Bool) -> StatutoryDuration {
         online ? onlineDuration ?? duration : duration
+    }
+
+    /// When step `step` of the chain is due if it starts at `start`; nil for a single-step procedure (its only
+    /// deadline is the dossier's) and for a step outside the chain.
+    public func stepDue(_ step: Int, startingAt start: Date, calendar: WorkingCalendar) -> Date? {
+        guard steps.count > 1, steps.indices.contains(step) else { return nil }
+        return steps[step].duration.due(from: start, calendar: calendar)
     }
 }
 
