@@ -33,7 +33,9 @@ public struct AuditRecord: Sendable, Hashable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(96 + dossier.utf8.count + eventID.utf8.count + eventType.utf8.count)
         func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
-            withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+            for shift in stride(from: Integer.bitWidth - 8, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            }
         }
         func append(_ field: some Collection<UInt8>) {
             appendBigEndian(UInt32(field.count))
