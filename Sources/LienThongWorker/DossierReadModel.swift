@@ -19,6 +19,10 @@ public struct DossierView: Sendable, Hashable, Codable {
     public var version: Int64
     public var holder: String?
     public var procedure: String?
+    /// The current step of the processing chain, from 0.
+    public var step: Int
+    /// When the current step is due (liên thông chains only).
+    public var stepDueAt: Date?
     public var dueAt: Date?
     public var originalDueAt: Date?
     public var resolvedAt: Date?
@@ -60,7 +64,7 @@ public struct DossierReadModel: Sendable {
             let row = try await connection.query(
                 """
                 SELECT status, version, holder, procedure, due_at, original_due_at, resolved_at, on_time_class,
-                       triage_reason, portal_synced_version
+                       triage_reason, portal_synced_version, step, step_due_at
                 FROM dossier WHERE code = \(code)
                 """
             ).first
@@ -80,7 +84,8 @@ public struct DossierReadModel: Sendable {
         return DossierView(
             code: code, status: status, statusName: DossierStatus(rawValue: status)?.name ?? "unknown",
             version: try row.decode(Int64.self, at: 1), holder: try row.decode(String?.self, at: 2),
-            procedure: try row.decode(String?.self, at: 3), dueAt: try row.decode(Date?.self, at: 4),
+            procedure: try row.decode(String?.self, at: 3), step: Int(try row.decode(Int32.self, at: 10)),
+            stepDueAt: try row.decode(Date?.self, at: 11), dueAt: try row.decode(Date?.self, at: 4),
             originalDueAt: try row.decode(Date?.self, at: 5), resolvedAt: try row.decode(Date?.self, at: 6),
             onTimeClass: try row.decode(String?.self, at: 7), triageReason: try row.decode(String?.self, at: 8),
             portalSyncedVersion: try row.decode(Int64.self, at: 9), history: history)

@@ -82,6 +82,7 @@ struct StatusCommand: AsyncParsableCommand {
         print("status     \(view.status)  version \(view.version)  (\(view.statusName))")
         print("holder     \(view.holder ?? "-")  procedure \(view.procedure ?? "-")")
         print("due        \(view.dueAt.map(Self.format) ?? "-")")
+        print("step       \(view.step)  due \(view.stepDueAt.map(Self.format) ?? "-")")
         print("resolved   \(view.resolvedAt.map(Self.format) ?? "-")  on time: \(view.onTimeClass ?? "-")")
         print("triage     \(view.triageReason ?? "-")  portal synced to version \(view.portalSyncedVersion)")
         print("timeline")

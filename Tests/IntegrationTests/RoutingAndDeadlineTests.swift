@@ -201,6 +201,10 @@ struct RoutingAndDeadlineTests {
                 """
             ).map { try $0.decode(String.self, at: 0) }
             #expect(warned == ["07-03 08:11", "07-10 10:00"])
+            let view = try await DossierReadModel(catalogue: testReferenceData.router.catalogue).dossier(
+                "001.00.80.H26-250702-0001", on: connection)
+            #expect(view?.step == 1)
+            #expect(view?.stepDueAt == hanoi("2025-07-10T10:00:00"), "the status API shows the step deadline")
             #expect(
                 try await count(
                     """
