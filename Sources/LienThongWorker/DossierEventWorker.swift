@@ -100,8 +100,8 @@ public final class DossierEventWorker: Sendable {
     /// Processes one batch: records of a previous assignment are skipped (their next owner reads them).
     ///
     /// A transient failure (PostgreSQL unreachable or failing over, serialization failure, deadlock) pauses the
-    /// batch's partitions and retries with jittered exponential backoff until it succeeds, the partitions are
-    /// revoked or the worker closes; then nothing is committed and the records are read again. A failure a record's
+    /// failing lane's partitions and retries with jittered exponential backoff until it succeeds, the partitions
+    /// are revoked or the worker closes; then nothing of that lane is committed and its records are read again. A failure a record's
     /// data can cause (``isRecordAttributable(_:)``) splits the batch in two, down to the one record that fails,
     /// which goes to the dead-letter topic; any other failure is retried the same way as a transient one.
     @discardableResult

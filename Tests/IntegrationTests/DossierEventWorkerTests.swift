@@ -191,4 +191,64 @@ struct DossierEventWorkerTests {
             await connection.close()
         }
     }
+    /// Partition 0 goes to lane 0, partition 1 to lane 1, each its own transaction: while a lock held elsewhere
+    /// blocks lane 0 on one dossier, lane 1's dossier is written and committed; once the lock goes, lane 0
+    /// follows, and every offset is accounted for once.
+    @Test func eachLaneCommitsOnItsOwnWhileTheOtherWaitsOnALock() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("dossier.events", partitions: 2)
+            let connection = try await database.connect()
+            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
+            func send(version: Int, type: String, data: String) async throws {
+                let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+                for result in await producer.send(
+                    dossiers.indices.map { partition in
+                        KafkaProducerMessage(
+                            topic: topic, partition: Int32(partition), key: Array(dossiers[partition].utf8),
+                            value: Array(
+                                eventJSON(dossier: dossiers[partition], version: version, type: type, data: data).utf8))
+                    })
+                {
+                    _ = try result.get()
+                }
+                await producer.close()
+            }
+            func status(_ dossier: String) async throws -> Int {
+                try await count(
+                    "SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
+            }
+            func waitUntil(_ condition: () async throws -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await !condition(), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let worker = try await makeWorker(kafka, database, topic: topic)
+            let running = Task { await worker.run() }
+            try await send(version: 1, type: "dossier.received", data: receivedData)
+            try await waitUntil { try await count("SELECT count(*) FROM inbox", on: connection) == 2 }
+
+            let blocker = try await database.connect()
+            let blocked = dossiers[0]
+            try await blocker.run { session in
+                try session.runScript("BEGIN; SELECT 1 FROM dossier WHERE code = '\(blocked)' FOR UPDATE")
+            }
+            try await send(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#)
+            try await waitUntil { try await status(dossiers[1]) == 4 }
+            #expect(try await status(dossiers[1]) == 4, "lane 1 committed")
+            #expect(try await status(blocked) == 2, "lane 0 waits for the lock")
+            try await blocker.run { try $0.runScript("ROLLBACK") }
+            try await waitUntil { try await status(blocked) == 4 }
+            #expect(try await status(blocked) == 4)
+            await worker.close()
+            await running.value
+            #expect(try await count("SELECT count(*) FROM inbox", on: connection) == 4)
+            #expect(try await count("SELECT sum(next_offset)::int8 FROM consumer_position", on: connection) == 4)
+            await blocker.close()
+            await connection.close()
+        }
+    }
 }
