@@ -33,13 +33,23 @@ struct DossierEventWorkerTests {
             positionsConnection: try await database.connect(), writer: writer, logger: logger)
     }
 
-    @Test func eventsApplyOnceBadOnesAreDeadLetteredAndARestartResumesFromPostgres() async throws {
+    /// A migrated throwaway database, an embedded cluster and an inbound topic of `partitions` partitions.
+    private func withStoreAndTopic(
+        partitions: Int32,
+        _ body: (TestKafka, TestDatabase, String, PostgresConnection) async throws -> Void
+    ) async throws {
         try await withTestDatabase { database in
             let kafka = try TestKafka()
             defer { kafka.close() }
-            let topic = try await kafka.createTopic("dossier.events", partitions: 3)
+            let topic = try await kafka.createTopic("dossier.events", partitions: partitions)
             let connection = try await database.connect()
             try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            try await body(kafka, database, topic, connection)
+        }
+    }
+
+    @Test func eventsApplyOnceBadOnesAreDeadLetteredAndARestartResumesFromPostgres() async throws {
+        try await withStoreAndTopic(partitions: 3) { kafka, database, topic, connection in
 
             var records: [KafkaProducerMessage] = []
             for index in 1...3 {
@@ -116,12 +126,7 @@ struct DossierEventWorkerTests {
     }
 
     @Test func aRecordTheStoreRefusesIsIsolatedAndADatabaseOutageIsWaitedOut() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("dossier.events", partitions: 2)
-            let connection = try await database.connect()
-            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+        try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
             // A rule of the store refuses one dossier, as an operator's constraint would.
             let poison = "001.00.80.H26-250702-0003"
             try await connection.query(
@@ -195,12 +200,7 @@ struct DossierEventWorkerTests {
     /// blocks lane 0 on one dossier, lane 1's dossier is written and committed; once the lock goes, lane 0
     /// follows, and every offset is accounted for once.
     @Test func eachLaneCommitsOnItsOwnWhileTheOtherWaitsOnALock() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("dossier.events", partitions: 2)
-            let connection = try await database.connect()
-            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+        try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
             let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
             func send(version: Int, type: String, data: String) async throws {
                 let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
