@@ -118,7 +118,7 @@ public struct ResolvedSettings: Sendable {
         for entry in text.split(separator: ",") {
             let parts = entry.split(separator: "=", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, parts[0].count == 2, parts[0].allSatisfy(\.isASCII), Int(parts[0]) != nil,
+            guard parts.count == 2, parts[0].count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
                 ["restart", "extend"].contains(parts[1].lowercased())
             else {
                 throw SettingsError(

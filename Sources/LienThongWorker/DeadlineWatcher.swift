@@ -6,8 +6,9 @@ public import Logging
 /// Watches the fleet's deadlines and held events, once per interval, from any worker.
 ///
 /// - SLA warnings (due within one working day, overdue, a liên thông step past its step deadline, online dossier
-///   not received within eight working hours) are emitted exactly once each: the `sla_warning` table's key (dossier, warning, due date) admits a warning once,
-///   and its status event is queued in the outbox in the same transaction. A new due date (a reset) may warn again.
+///   not received within eight working hours) are emitted exactly once each: the `sla_warning` table's key
+///   (dossier, warning, due date) admits a warning once, and its status event is queued in the outbox in the same
+///   transaction. A new due date (a reset or a new step) may warn again.
 /// - Events held for a version gap longer than ``gapHoldTime`` go to triage with the reason `version_gap`.
 ///
 /// Each scan runs under a transaction advisory lock, so two workers never scan at once (the key would keep the

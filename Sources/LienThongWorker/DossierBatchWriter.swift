@@ -287,13 +287,15 @@ private struct BatchApplication {
         }
     }
 
-    /// Resumes a paused clock under `policy`; the current step's deadline moves by the paused working time.
+    /// Resumes a paused clock under `policy`; the current step's deadline moves by the working time the clock
+    /// counted as paused.
     private func resume(_ dossier: inout StoredDossier, at time: Date, policy: SLAResumePolicy) {
-        guard let pausedAt = dossier.clock?.pausedAt, time >= pausedAt else { return }
-        try? dossier.clock?.resume(at: time, policy: policy, calendar: calendar)
+        guard var clock = dossier.clock, clock.isPaused else { return }
+        let pausedBefore = clock.pausedWorkingSeconds
+        guard (try? clock.resume(at: time, policy: policy, calendar: calendar)) != nil else { return }
+        dossier.clock = clock
         if let stepDue = dossier.stepDueAt {
-            dossier.stepDueAt = calendar.adding(
-                workingSeconds: calendar.workingSeconds(from: pausedAt, to: time), to: stepDue)
+            dossier.stepDueAt = calendar.adding(workingSeconds: clock.pausedWorkingSeconds - pausedBefore, to: stepDue)
         }
     }
 

@@ -24,7 +24,7 @@ struct AuditChainTests {
 
     /// Chains stored by earlier releases must keep verifying: the canonical encoding is pinned.
     @Test func theEncodingIsStable() {
-        let hex = { (bytes: [UInt8]) in bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+        let hex = { (bytes: [UInt8]) in bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
         #expect(hex(chain(3)[2].storedHash) == "ac0d1ab05f2409b51be813881e712978ae9c8027d946a31bd3de09b22eb070b0")
     }
 
@@ -53,8 +53,4 @@ struct AuditChainTests {
             #expect(AuditChain.firstBrokenLink(entries) == Int64(index + 1))
         }
     }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
