@@ -29,7 +29,7 @@ struct HistoryRows {
     }
 }
 
-/// Outbox rows gathered for one multi-row insert, with a wake-up for the relays.
+/// Outbox records gathered for one insert, packed one row per shard, with a wake-up for the relays.
 struct OutboxRows {
     private(set) var records: [OutboxRecord] = []
 
@@ -37,7 +37,8 @@ struct OutboxRows {
         records.append(record)
     }
 
-    /// Inserts the rows (an event id already queued is skipped) and notifies the relays.
+    /// Inserts the records, one `outbox_batch` row per shard holding that shard's records in order, and notifies
+    /// the relays.
     func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
         let headers = records.map { record -> PostgresJSONB in
@@ -51,13 +52,16 @@ struct OutboxRows {
         }
         try session.query(
             """
-            INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier, shard, correlation_id, headers)
-            SELECT t, k, i, y, p, d, (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, c, h
+            INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
+                                      correlation_ids, headers)
+            SELECT (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, count(*), array_agg(t ORDER BY n),
+                   array_agg(k ORDER BY n), array_agg(i ORDER BY n), array_agg(y ORDER BY n), array_agg(p ORDER BY n),
+                   array_agg(d ORDER BY n), array_agg(c ORDER BY n), array_agg(h ORDER BY n)
             FROM unnest(\(records.map(\.topic))::text[], \(records.map(\.key))::text[], \(records.map(\.eventID))::text[],
                         \(records.map(\.type))::text[], \(records.map { PostgresBytes($0.payload) })::bytea[],
                         \(records.map(\.dossier))::text[], \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
-                AS u(t, k, i, y, p, d, c, h)
-            ON CONFLICT (event_id) DO NOTHING
+                WITH ORDINALITY AS u(t, k, i, y, p, d, c, h, n)
+            GROUP BY 1 ORDER BY 1
             """, prepared: true)
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
     }

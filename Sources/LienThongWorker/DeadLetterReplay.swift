@@ -67,7 +67,7 @@ public struct DeadLetterReplay: Sendable {
               AND (\(selection.reason)::text IS NULL OR outbox_json(o.payload)->>'reason' = \(selection.reason))
               AND (\(selection.includeReplayed)
                    OR NOT EXISTS (SELECT 1 FROM dead_letter_replay r WHERE r.dead_letter_id = o.event_id))
-            ORDER BY o.id LIMIT \(Int64(selection.limit))
+            ORDER BY o.batch_id, o.ordinal LIMIT \(Int64(selection.limit))
             """)
         return try rows.map { row in
             StoredDeadLetter(

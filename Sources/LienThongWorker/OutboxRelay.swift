@@ -3,16 +3,18 @@ public import LienThongKafka
 public import LienThongPostgres
 public import Logging
 
-/// Publishes outbox rows to Kafka and marks them published once the broker confirmed them.
+/// Publishes outbox records to Kafka and marks them published once the broker confirmed them.
 ///
-/// Rows belong to one of ``shardCount`` shards by a hash of their dossier. A round takes the transaction advisory
-/// locks of the shards no other relay holds, reads their rows not yet published in id order (never by "id greater
-/// than the last one seen": a row whose transaction commits late with a lower id is still found), produces them
-/// and marks the confirmed ones before its transaction ends. The shard locks are held throughout, so relays of a
-/// fleet never publish the same row at the same time, and one dossier's records are published by one relay at a
-/// time, in id order (the order the worker's transactions, which lock the dossier, committed them). No row lock is
-/// taken: the shard lock already excludes the other relays, and rows are written only once more, by the mark. A crash between the broker's confirmation and the mark publishes
-/// the row again with the same event id (the `ce_id` header), which consumers deduplicate.
+/// A transaction packs its records into one `outbox_batch` row per shard (a hash of the dossier, ``shardCount``
+/// shards). A round takes the transaction advisory locks of the shards no other relay holds, reads their rows not
+/// yet published in id order (never by "id greater than the last one seen": a row whose transaction commits late
+/// with a lower id is still found), produces their records in order and marks the rows whose records were all
+/// confirmed before its transaction ends. The shard locks are held throughout, so relays of a fleet never publish
+/// the same row at the same time, and one dossier's records are published by one relay at a time, in order (the
+/// order the worker's transactions, which lock the dossier, committed them). No row lock is taken: the shard lock
+/// already excludes the other relays, and rows are written only once more, by the mark. A crash between the
+/// broker's confirmation and the mark publishes the row's records again with the same event ids (the `ce_id`
+/// header), which consumers deduplicate.
 public final class OutboxRelay: Sendable {
     private let connection: PostgresConnection
     private let producer: KafkaProducer
@@ -24,7 +26,8 @@ public final class OutboxRelay: Sendable {
     /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
-    /// Creates a relay with its own connection (it holds a transaction open while producing).
+    /// Creates a relay with its own connection (it holds a transaction open while producing); a round publishes
+    /// the rows that fit in `batchSize` records (at least one row).
     public init(
         connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 4000,
         metrics: WorkerMetrics = .shared, logger: Logger
@@ -36,17 +39,25 @@ public final class OutboxRelay: Sendable {
         self.logger = logger
     }
 
-    /// Publishes up to one batch of pending rows and returns how many were confirmed and marked.
+    /// Publishes up to one round of pending records and returns how many were confirmed and marked.
     @discardableResult
     public func publishPending() async throws -> Int {
         try await publishPending(markingPublished: true)
     }
 
+    /// One pending record and the outbox row it is packed in.
+    private struct PendingRecord {
+        var row: Int64
+        var shard: Int32
+        var message: KafkaProducerMessage
+        var createdAt: Date
+    }
+
     /// - Parameter markingPublished: false simulates a crash between the broker's confirmation and the mark.
     @_spi(Testing)
     public func publishPending(markingPublished: Bool) async throws -> Int {
-        let limit = batchSize
-        let rows = try await connection.run { session -> [(Int64, KafkaProducerMessage, Date, String)] in
+        let limit = Int64(batchSize)
+        let records = try await connection.run { session -> [PendingRecord] in
             try session.runScript("BEGIN")
             do {
                 let shards = try session.query(
@@ -56,58 +67,69 @@ public final class OutboxRelay: Sendable {
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
                 guard !shards.isEmpty else { return [] }
+                // The rows that fit in `limit` records, in id order (the first one whatever its size).
                 return try session.query(
                     """
-                    SELECT id, topic, key, event_id, event_type, payload, correlation_id, headers, created_at, dossier FROM outbox
-                    WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
-                    ORDER BY id LIMIT \(Int64(limit))
+                    SELECT b.id, b.shard::int4, r.topic, r.key, r.event_id, r.event_type, r.payload, r.correlation_id,
+                           r.headers, b.created_at
+                    FROM (SELECT id, shard, created_at, topics, keys, event_ids, event_types, payloads, correlation_ids,
+                                 headers, sum(record_count) OVER (ORDER BY id) - record_count AS before
+                          FROM (SELECT * FROM outbox_batch
+                                WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
+                                ORDER BY id LIMIT \(limit)) AS pending) AS b
+                    CROSS JOIN LATERAL unnest(b.topics, b.keys, b.event_ids, b.event_types, b.payloads, b.correlation_ids,
+                                              b.headers) WITH ORDINALITY
+                        AS r(topic, key, event_id, event_type, payload, correlation_id, headers, ordinal)
+                    WHERE b.before < \(limit)
+                    ORDER BY b.id, r.ordinal
                     """, prepared: true
                 ).map { row in
-                    let (id, topic, key, eventID, eventType) = try row.decode(
-                        (Int64, String, String, String, String).self)
-                    let payload = try row.decode(PostgresBytes.self, at: 5)
+                    let (id, shard, topic, key, eventID, eventType) = try row.decode(
+                        (Int64, Int32, String, String, String, String).self)
+                    let payload = try row.decode(PostgresBytes.self, at: 6)
                     var headers = [
                         KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
                         KafkaHeader(name: "ce_source", string: "/lienthong"),
                     ]
-                    if let correlation = try row.decode(String?.self, at: 6) {
+                    if let correlation = try row.decode(String?.self, at: 7) {
                         headers.append(KafkaHeader(name: "correlation_id", string: correlation))
                     }
-                    headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 7))
-                    return (
-                        id,
-                        KafkaProducerMessage(
+                    headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 8))
+                    return PendingRecord(
+                        row: id, shard: shard,
+                        message: KafkaProducerMessage(
                             topic: topic, key: Array(key.utf8), value: payload.bytes, headers: headers),
-                        try row.decode(Date.self, at: 8),
-                        try row.decode(String.self, at: 9)
-                    )
+                        createdAt: try row.decode(Date.self, at: 9))
                 }
             } catch {
                 try? session.runScript("ROLLBACK")
                 throw error
             }
         }
-        guard !rows.isEmpty else {
+        guard !records.isEmpty else {
             try await connection.run { try $0.runScript("COMMIT") }
             return 0
         }
-        let results = await producer.send(rows.map(\.1))
-        // Only confirmed records are marked, and none after an unconfirmed one of the same dossier: those go out
-        // again behind it next round (same event ids), so a dossier's records are never seen out of order.
+        let results = await producer.send(records.map(\.message))
+        // Only rows whose records were all confirmed are marked, and none after an unmarked row of the same shard:
+        // those go out again behind it next round (same event ids), so a dossier's records are never seen out of
+        // order.
         let markable = Self.markableInOrder(
-            dossiers: rows.map(\.3), confirmed: results.map { (try? $0.get()) != nil })
-        let delivered = markable.map { rows[$0].0 }
-        if delivered.count < rows.count {
+            rows: records.map(\.row), shards: records.map(\.shard), confirmed: results.map { (try? $0.get()) != nil })
+        let delivered = records.filter { markable.contains($0.row) }
+        if delivered.count < records.count {
             logger.warning(
-                "outbox records not confirmed", metadata: ["outbox.failed": "\(rows.count - delivered.count)"])
+                "outbox records not confirmed", metadata: ["outbox.failed": "\(records.count - delivered.count)"])
         }
         let mark = markingPublished
         try await connection.run { session in
             do {
-                if mark && !delivered.isEmpty {
+                if mark && !markable.isEmpty {
                     try session.query(
-                        "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(\(delivered))",
-                        prepared: true)
+                        """
+                        UPDATE outbox_batch SET published_at = now(), attempts = attempts + 1
+                        WHERE id = ANY(\(markable.sorted()))
+                        """, prepared: true)
                     try session.runScript("COMMIT")
                 } else {
                     try session.runScript("ROLLBACK")
@@ -117,25 +139,27 @@ public final class OutboxRelay: Sendable {
                 throw error
             }
         }
-        if mark {
-            let now = Date()
-            let waits = markable.map { Duration.seconds(now.timeIntervalSince(rows[$0].2)) }
-            metrics.recordPublished(count: delivered.count, waits: waits)
-        }
-        return mark ? delivered.count : 0
+        guard mark else { return 0 }
+        let now = Date()
+        metrics.recordPublished(
+            count: delivered.count, waits: delivered.map { Duration.seconds(now.timeIntervalSince($0.createdAt)) })
+        return delivered.count
     }
 
-    /// The indexes of the rows that may be marked published: confirmed, with no unconfirmed row of the same
-    /// dossier before them in the round.
+    /// The outbox rows that may be marked published, given each record's row and shard in publication order and
+    /// whether the broker confirmed it: rows whose records were all confirmed, with no row of the same shard
+    /// before them in the round left unmarked.
     @_spi(Testing)
-    public static func markableInOrder(dossiers: [String], confirmed: [Bool]) -> [Int] {
-        var blocked: Set<String> = []
-        var markable: [Int] = []
-        for (index, dossier) in dossiers.enumerated() {
-            if confirmed[index] && !blocked.contains(dossier) {
-                markable.append(index)
+    public static func markableInOrder(rows: [Int64], shards: [Int32], confirmed: [Bool]) -> Set<Int64> {
+        var failedRows: Set<Int64> = []
+        for index in rows.indices where !confirmed[index] { failedRows.insert(rows[index]) }
+        var blockedShards: Set<Int32> = []
+        var markable: Set<Int64> = []
+        for index in rows.indices {
+            if failedRows.contains(rows[index]) || blockedShards.contains(shards[index]) {
+                blockedShards.insert(shards[index])
             } else {
-                blocked.insert(dossier)
+                markable.insert(rows[index])
             }
         }
         return markable

@@ -157,7 +157,7 @@ struct DeadLetterListCommand: AsyncParsableCommand {
             """
             SELECT event_id, outbox_json(payload)->>'originalTopic', outbox_json(payload)->>'originalPartition', outbox_json(payload)->>'originalOffset',
                    outbox_json(payload)->>'errorClass', outbox_json(payload)->>'reason', created_at, published_at IS NOT NULL
-            FROM outbox WHERE event_type = 'vn.gov.lienthong.dead-letter' ORDER BY id DESC LIMIT \(Int64(limit))
+            FROM outbox WHERE event_type = 'vn.gov.lienthong.dead-letter' ORDER BY batch_id DESC, ordinal DESC LIMIT \(Int64(limit))
             """)
         for row in rows {
             let (id, topic, partition, offset, errorClass, reason) = try row.decode(

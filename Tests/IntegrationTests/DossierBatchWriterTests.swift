@@ -51,9 +51,24 @@ struct DossierBatchWriterTests {
                 return the result), a portal record for every event
                 """)
             let payload = try await connection.query(
-                "SELECT outbox_json(payload) FROM outbox WHERE topic = 'dossier.status' ORDER BY id LIMIT 1"
+                "SELECT outbox_json(payload) FROM outbox WHERE topic = 'dossier.status' ORDER BY batch_id, ordinal LIMIT 1"
             )[0].decode(PostgresJSONB.self, at: 0)
             #expect(payload.text.contains(#""statusName": "received""#))
+            // Packed: one row per shard the batch touched, each dossier's records in the order they were queued.
+            let rows = try await connection.query(
+                "SELECT shard, record_count FROM outbox_batch ORDER BY id"
+            ).map { try $0.decode((Int32, Int32).self) }
+            #expect(Set(rows.map(\.0)).count == rows.count && (1...2).contains(rows.count))
+            #expect(rows.map(\.1).reduce(0, +) == 20)
+            let statusOrder = try await connection.query(
+                """
+                SELECT dossier, outbox_json(payload)->>'dossierversion' FROM outbox WHERE topic = 'dossier.status'
+                ORDER BY batch_id, ordinal
+                """
+            ).map { try $0.decode((String, String).self) }
+            for dossier in Set(statusOrder.map(\.0)) {
+                #expect(statusOrder.filter { $0.0 == dossier }.map(\.1) == ["1", "2", "4"])
+            }
             #expect(
                 try await connection.query("SELECT next_offset FROM consumer_position")[0].decode(Int64.self, at: 0)
                     == 8)

@@ -94,7 +94,7 @@ struct DossierEventWorkerTests {
             #expect(try await count("SELECT count(*) FROM inbox WHERE outcome = 'rejected'", on: connection) == 1)
             #expect(try await count("SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered'", on: connection) == 1)
             let deadLetters = try await connection.query(
-                "SELECT outbox_json(payload)->>'reason' FROM outbox WHERE topic = 'dlq' ORDER BY id"
+                "SELECT outbox_json(payload)->>'reason' FROM outbox WHERE topic = 'dlq' ORDER BY batch_id, ordinal"
             )
             .map { try $0.decode(String.self, at: 0) }
             #expect(Set(deadLetters) == ["malformed_json", "invalid_transition"])
@@ -160,7 +160,7 @@ struct DossierEventWorkerTests {
             try await waitForInbox(12)
             #expect(try await count("SELECT count(*) FROM dossier WHERE status = 4", on: connection) == 5)
             let letters = try await connection.query(
-                "SELECT outbox_json(payload)->>'errorClass', outbox_json(payload)->>'reason', key FROM outbox WHERE topic = 'dlq' ORDER BY id"
+                "SELECT outbox_json(payload)->>'errorClass', outbox_json(payload)->>'reason', key FROM outbox WHERE topic = 'dlq' ORDER BY batch_id, ordinal"
             ).map { try $0.decode((String, String, String).self) }
             #expect(letters.first.map { [$0.0, $0.1, $0.2] } == ["store_refused", "sqlstate_23514", poison])
             #expect(letters.count == 2, "its next event is refused too: the dossier does not exist")

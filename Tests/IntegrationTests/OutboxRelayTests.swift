@@ -21,13 +21,16 @@ private func enqueue(
 struct OutboxRelayTests {
     let logger = Logger(label: "lienthong.test")
 
-    @Test func aRecordNotConfirmedHoldsBackTheLaterRecordsOfItsDossierOnly() {
-        let dossiers = ["a", "b", "a", "c", "b", "a"]
-        let confirmed = [true, false, true, true, true, true]
-        // b's second record waits for its first; a and c are unaffected.
-        #expect(OutboxRelay.markableInOrder(dossiers: dossiers, confirmed: confirmed) == [0, 2, 3, 5])
-        #expect(OutboxRelay.markableInOrder(dossiers: ["a", "a"], confirmed: [false, true]).isEmpty)
-        #expect(OutboxRelay.markableInOrder(dossiers: [], confirmed: []).isEmpty)
+    @Test func aRowWithAnUnconfirmedRecordHoldsBackTheLaterRowsOfItsShardOnly() {
+        // Rows 1 (shard 0), 2 (shard 1), 3 (shard 0), 4 (shard 2); row 2's second record was not confirmed.
+        let rows: [Int64] = [1, 1, 2, 2, 3, 4]
+        let shards: [Int32] = [0, 0, 1, 1, 0, 2]
+        let confirmed = [true, true, true, false, true, true]
+        #expect(OutboxRelay.markableInOrder(rows: rows, shards: shards, confirmed: confirmed) == [1, 3, 4])
+        // Row 1 failed: row 3 of the same shard waits behind it, even though all of its records were confirmed.
+        #expect(
+            OutboxRelay.markableInOrder(rows: [1, 3], shards: [0, 0], confirmed: [false, true]).isEmpty)
+        #expect(OutboxRelay.markableInOrder(rows: [], shards: [], confirmed: []).isEmpty)
     }
 
     private func setUp(_ database: TestDatabase) async throws -> PostgresConnection {
@@ -97,10 +100,16 @@ struct OutboxRelayTests {
             defer { kafka.close() }
             let topic = try await kafka.createTopic("fleet", partitions: 2)
             let connection = try await setUp(database)
+            // 400 records of 7 dossiers, packed as a worker packs them: rows of up to 10 records of one shard.
             try await connection.query(
                 """
-                INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
-                SELECT \(topic), 'dossier-' || (n % 7), 'e' || n, 't', '{}', 'dossier-' || (n % 7) FROM generate_series(1, 400) AS n
+                INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
+                                          correlation_ids, headers)
+                SELECT (hashtext(d) & 15)::int2, count(*), array_agg(\(topic)::text ORDER BY n), array_agg(d ORDER BY n),
+                       array_agg('e' || n ORDER BY n), array_agg('t'::text ORDER BY n), array_agg('{}'::bytea ORDER BY n),
+                       array_agg(d ORDER BY n), array_agg(NULL::text ORDER BY n), array_agg('{}'::jsonb ORDER BY n)
+                FROM (SELECT n, 'dossier-' || (n % 7) AS d FROM generate_series(1, 400) AS n) AS records
+                GROUP BY (hashtext(d) & 15), n / 10 ORDER BY min(n)
                 """)
             let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relays = [
@@ -124,7 +133,12 @@ struct OutboxRelayTests {
             }
             #expect(published == 400)
             let ids = try await publishedIDs(kafka, topic: topic, count: 400)
-            #expect(ids.count == 400 && Set(ids).count == 400, "each row published exactly once")
+            #expect(ids.count == 400 && Set(ids).count == 400, "each record published exactly once")
+            let numbers = ids.compactMap { Int($0.dropFirst()) }
+            for dossier in 0..<7 {
+                let ofDossier = numbers.filter { $0 % 7 == dossier }
+                #expect(ofDossier == ofDossier.sorted(), "dossier-\(dossier)'s records in order")
+            }
             await producer.close()
         }
     }

@@ -25,7 +25,7 @@ struct RoutingAndDeadlineTests {
         try await connection.query(
             """
             SELECT topic, key, outbox_json(payload)->>'action', coalesce(outbox_json(payload)->>'step', '-') FROM outbox
-            WHERE topic LIKE 'dossier.work.%' ORDER BY id
+            WHERE topic LIKE 'dossier.work.%' ORDER BY batch_id, ordinal
             """
         ).map { row in try (0..<4).map { try row.decode(String.self, at: $0) } }
     }
@@ -50,7 +50,7 @@ struct RoutingAndDeadlineTests {
             let portal = try await connection.query(
                 """
                 SELECT outbox_json(payload)->>'kind', outbox_json(payload)->>'maTTHC', outbox_json(payload)->>'thoiDiem', outbox_json(payload)->>'donViXuLy',
-                       outbox_json(payload)->>'trangThaiHoSo' FROM outbox WHERE topic = 'portal.sync' ORDER BY id
+                       outbox_json(payload)->>'trangThaiHoSo' FROM outbox WHERE topic = 'portal.sync' ORDER BY batch_id, ordinal
                 """
             ).map { row in try (0..<5).map { try row.decode(String.self, at: $0) } }
             #expect(portal.count == 4, "every change reaches the national portal")
@@ -340,7 +340,7 @@ struct RoutingAndDeadlineTests {
             let warnings = try await connection.query(
                 """
                 SELECT outbox_json(payload)->'data'->>'warning' FROM outbox
-                WHERE topic = 'dossier.status' AND event_type = 'vn.gov.lienthong.dossier.sla-warning' ORDER BY id
+                WHERE topic = 'dossier.status' AND event_type = 'vn.gov.lienthong.dossier.sla-warning' ORDER BY batch_id, ordinal
                 """
             ).map { try $0.decode(String.self, at: 0) }
             #expect(warnings.count == 3)

@@ -100,7 +100,7 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     var allApplied: Duration?
     while ContinuousClock.now < deadline {
         if allApplied == nil, try await count(positions) >= events.count { allApplied = ContinuousClock.now - start }
-        if allApplied != nil, try await count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 {
+        if allApplied != nil, try await count("SELECT count(*) FROM outbox_batch WHERE published_at IS NULL") == 0 {
             break
         }
         try await Task.sleep(for: .milliseconds(50))
@@ -140,7 +140,8 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
         fleet of \(workers): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event, \
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
         peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
-        outbox rows \(try await count("SELECT count(*) FROM outbox"))
+        outbox records \(try await count("SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch")) \
+        in \(try await count("SELECT count(*) FROM outbox_batch")) rows
         """)
     await connection.close()
     cluster.close()
