@@ -2,9 +2,10 @@ public import struct Foundation.Date
 public import struct Foundation.UUID
 
 extension String: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .text }
-    public static var postgresArrayDataType: PostgresDataType { .textArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .text }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .textArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(contentsOf: utf8)
     }
@@ -17,9 +18,10 @@ extension String: PostgresArrayElement {
 }
 
 extension Int64: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .int8 }
-    public static var postgresArrayDataType: PostgresDataType { .int8Array }
+    @inlinable public static var postgresDataType: PostgresDataType { .int8 }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .int8Array }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.appendBigEndian(self)
     }
@@ -39,9 +41,10 @@ extension Int64: PostgresArrayElement {
 }
 
 extension Double: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .float8 }
-    public static var postgresArrayDataType: PostgresDataType { .float8Array }
+    @inlinable public static var postgresDataType: PostgresDataType { .float8 }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .float8Array }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.appendBigEndian(Int64(bitPattern: bitPattern))
     }
@@ -56,9 +59,10 @@ extension Double: PostgresArrayElement {
 }
 
 extension Int32: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .int4 }
-    public static var postgresArrayDataType: PostgresDataType { .int4Array }
+    @inlinable public static var postgresDataType: PostgresDataType { .int4 }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .int4Array }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.appendBigEndian(self)
     }
@@ -74,9 +78,10 @@ extension Int32: PostgresArrayElement {
 }
 
 extension Int: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .int8 }
-    public static var postgresArrayDataType: PostgresDataType { .int8Array }
+    @inlinable public static var postgresDataType: PostgresDataType { .int8 }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .int8Array }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.appendBigEndian(Int64(self))
     }
@@ -87,9 +92,10 @@ extension Int: PostgresArrayElement {
 }
 
 extension Bool: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .bool }
-    public static var postgresArrayDataType: PostgresDataType { .boolArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .bool }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .boolArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(self ? 1 : 0)
     }
@@ -102,12 +108,13 @@ extension Bool: PostgresArrayElement {
 }
 
 /// PostgreSQL counts timestamps in microseconds from 2000-01-01T00:00:00Z.
-private let postgresEpochOffset: Double = 946_684_800
+@usableFromInline let postgresEpochOffset: Double = 946_684_800
 
 extension Date: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .timestamptz }
-    public static var postgresArrayDataType: PostgresDataType { .timestamptzArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .timestamptz }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .timestamptzArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         let microseconds = ((timeIntervalSince1970 - postgresEpochOffset) * 1_000_000).rounded()
         buffer.appendBigEndian(Int64(exactly: microseconds) ?? (microseconds > 0 ? .max : .min))
@@ -127,9 +134,10 @@ extension Date: PostgresArrayElement {
 }
 
 extension UUID: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { .uuid }
-    public static var postgresArrayDataType: PostgresDataType { .uuidArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .uuid }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .uuidArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         Swift.withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
     }
@@ -152,9 +160,10 @@ public struct PostgresBytes: PostgresArrayElement, Hashable {
     /// Wraps raw bytes.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public static var postgresDataType: PostgresDataType { .bytea }
-    public static var postgresArrayDataType: PostgresDataType { .byteaArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .bytea }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .byteaArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(contentsOf: bytes)
     }
@@ -177,9 +186,10 @@ public struct PostgresJSONB: PostgresArrayElement, Hashable {
     /// The JSON text.
     public var text: String { String(decoding: utf8, as: UTF8.self) }
 
-    public static var postgresDataType: PostgresDataType { .jsonb }
-    public static var postgresArrayDataType: PostgresDataType { .jsonbArray }
+    @inlinable public static var postgresDataType: PostgresDataType { .jsonb }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { .jsonbArray }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(1)  // jsonb binary format version
         buffer.append(contentsOf: utf8)
@@ -197,9 +207,10 @@ public struct PostgresJSONB: PostgresArrayElement, Hashable {
 }
 
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
-    public static var postgresDataType: PostgresDataType { Wrapped.postgresDataType }
-    public var isPostgresNull: Bool { self == nil }
+    @inlinable public static var postgresDataType: PostgresDataType { Wrapped.postgresDataType }
+    @inlinable public var isPostgresNull: Bool { self == nil }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         self?.encode(into: &buffer)
     }
@@ -213,14 +224,15 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
 
 /// Arrays may hold NULLs: `[Date?]` binds as `timestamptz[]` with NULL elements.
 extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
-    public static var postgresArrayDataType: PostgresDataType { Wrapped.postgresArrayDataType }
+    @inlinable public static var postgresArrayDataType: PostgresDataType { Wrapped.postgresArrayDataType }
 }
 
 /// One-dimensional arrays in PostgreSQL's binary array format: dimensions, a has-null flag, the element OID,
 /// then each element with its length.
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
-    public static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
+    @inlinable public static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
 
+    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         buffer.appendBigEndian(Int32(isEmpty ? 0 : 1))  // dimensions
         buffer.appendBigEndian(Int32(contains { $0.isPostgresNull } ? 1 : 0))

@@ -11,7 +11,7 @@ public protocol PostgresEncodable: Sendable {
 }
 
 extension PostgresEncodable {
-    public var isPostgresNull: Bool { false }
+    @inlinable public var isPostgresNull: Bool { false }
 }
 
 /// A Swift value that can be read from a binary result column.
@@ -63,6 +63,7 @@ public struct PostgresCell: Sendable {
 }
 
 extension Array where Element == UInt8 {
+    @inlinable
     mutating func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
         var bigEndian = value.bigEndian
         Swift.withUnsafeBytes(of: &bigEndian) { append(contentsOf: $0) }
@@ -72,6 +73,7 @@ extension Array where Element == UInt8 {
 extension Array where Element == UInt8 {
     /// Appends a value as a length-prefixed field (a 32-bit length, -1 for NULL, then the bytes), the layout of
     /// array elements and of binary COPY fields.
+    @inlinable
     mutating func appendLengthPrefixed(_ value: some PostgresEncodable) {
         guard !value.isPostgresNull else {
             appendBigEndian(Int32(-1))

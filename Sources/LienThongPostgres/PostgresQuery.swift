@@ -30,8 +30,8 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
 
     /// Builds the SQL text and bindings of an interpolated query.
     public struct StringInterpolation: StringInterpolationProtocol {
-        var sql = ""
-        var bindings = PostgresBindings()
+        @usableFromInline var sql = ""
+        @usableFromInline var bindings = PostgresBindings()
 
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
@@ -42,12 +42,14 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
         }
 
         /// Binds a value as the next parameter.
+        @inlinable
         public mutating func appendInterpolation(_ value: some PostgresEncodable) {
             bindings.append(value)
             sql += "$\(bindings.count)"
         }
 
         /// Binds an optional value as the next parameter: SQL NULL when nil.
+        @inlinable
         public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
             bindings.append(value)
             sql += "$\(bindings.count)"
@@ -76,11 +78,11 @@ extension Substring {
 /// Parameter values in binary format, stored contiguously.
 public struct PostgresBindings: Sendable {
     /// The parameter types, in order.
-    package private(set) var dataTypes: [UInt32] = []
+    @usableFromInline package internal(set) var dataTypes: [UInt32] = []
     /// Each parameter's length in ``bytes``, -1 for NULL.
-    package private(set) var lengths: [Int32] = []
+    @usableFromInline package internal(set) var lengths: [Int32] = []
     /// All non-NULL values, concatenated.
-    package private(set) var bytes: [UInt8] = []
+    @usableFromInline package internal(set) var bytes: [UInt8] = []
 
     /// An empty binding list.
     public init() {}
@@ -88,7 +90,8 @@ public struct PostgresBindings: Sendable {
     /// The number of parameters.
     public var count: Int { dataTypes.count }
 
-    /// Appends a parameter.
+    /// Appends a parameter (inlinable, so that callers' array parameters are encoded by specialized code).
+    @inlinable
     public mutating func append(_ value: some PostgresEncodable) {
         dataTypes.append(type(of: value).postgresDataType.oid)
         guard !value.isPostgresNull else {

@@ -73,6 +73,8 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     let processes = try (0..<workers).map { index in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: lienThongBinary)
+        // The benchmark tool preloads its malloc-counting interposer; the workers run without it, as in production.
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
         process.arguments = [
             "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--relay",
             "--worker-id", "bench-\(index)", "--watch-interval-seconds", "0", "--reference-data",
