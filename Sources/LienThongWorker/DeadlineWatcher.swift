@@ -116,7 +116,8 @@ public struct DeadlineWatcher: Sendable {
         for row in try session.query(
             """
             SELECT code, version, submitted_at FROM dossier
-            WHERE status = 1 AND submitted_at < \(now.addingTimeInterval(-8 * 3600))
+            WHERE status = 1 AND clock_started_at IS NULL AND resolved_at IS NULL
+              AND submitted_at < \(now.addingTimeInterval(-8 * 3600))
             """, prepared: true)
         {
             let (code, version, submitted) = try row.decode((String, Int64, Date).self)

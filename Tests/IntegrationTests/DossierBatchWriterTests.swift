@@ -92,6 +92,35 @@ struct DossierBatchWriterTests {
         }
     }
 
+    @Test func anOrdinaryStatusChangeIsAHeapOnlyUpdateAndResolutionIsNot() async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            let writer = writer
+            let batch = try lifecycle()
+            /// Writes `events` in one transaction and returns its [updates, heap-only updates] of the dossier table
+            /// (the session's counters also hold earlier transactions not yet flushed to the statistics: the
+            /// difference is this transaction's).
+            func updates(_ events: ArraySlice<ConsumedEvent>) async throws -> [Int] {
+                try await connection.withTransaction { session in
+                    let counters: PostgresQuery = """
+                        SELECT ARRAY[pg_stat_get_xact_tuples_updated('dossier'::regclass),
+                                     pg_stat_get_xact_tuples_hot_updated('dossier'::regclass)]
+                        """
+                    let before = try session.query(counters)[0].decode([Int].self)
+                    _ = try writer.write(Array(events), in: session)
+                    let after = try session.query(counters)[0].decode([Int].self)
+                    return zip(after, before).map { $0 - $1 }
+                }
+            }
+            _ = try await updates(batch[0..<1])  // received: the row is inserted, its clock started
+            // Processing (4) changes the status, version, holder and hash: no indexed column, no predicate column.
+            #expect(try await updates(batch[1..<2]) == [1, 1])
+            // Resolution sets resolved_at, which the open-clock indexes' predicates name: a regular update.
+            #expect(try await updates(batch[2..<4]) == [1, 0])
+            await connection.close()
+        }
+    }
+
     @Test func aRejectedEventIsRecordedAndLaterEventsStillApply() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)
