@@ -42,6 +42,8 @@ public struct ResolvedSettings: Sendable {
     public let writeLanes: Int
     /// Whether the worker relays the outbox in-process.
     public let relaysOutbox: Bool
+    /// Concurrent relay rounds (connections) of a relaying process. Default: 1.
+    public let relayConnections: Int
     /// How long a stuck poll loop may go without a heartbeat before `/livez` fails.
     public let heartbeatLimit: Duration
     /// The HTTP listener's host.
@@ -94,6 +96,10 @@ public struct ResolvedSettings: Sendable {
             throw SettingsError(key: "worker.write_lanes", reason: "must be a whole number from 1 to 16")
         }
         self.writeLanes = writeLanes
+        guard let relayConnections = Int(values["worker.relay_connections"]!), (1...8).contains(relayConnections) else {
+            throw SettingsError(key: "worker.relay_connections", reason: "must be a whole number from 1 to 8")
+        }
+        self.relayConnections = relayConnections
         heartbeatLimit = try seconds("worker.heartbeat_limit_seconds")
         guard let port = Int(values["http.port"]!), (0...65_535).contains(port) else {
             throw SettingsError(key: "http.port", reason: "must be a port number, 0 to 65535")

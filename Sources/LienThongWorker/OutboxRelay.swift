@@ -2,6 +2,7 @@ import Foundation
 public import LienThongKafka
 public import LienThongPostgres
 public import Logging
+import Synchronization
 
 /// Publishes outbox records to Kafka and marks them published once the broker confirmed them.
 ///
@@ -19,10 +20,14 @@ public final class OutboxRelay: Sendable {
     private let connection: PostgresConnection
     private let producer: KafkaProducer
     private let batchSize: Int
+    /// Where the next round starts looking for free shards (it advances by half the shards each round).
+    private let nextShard = Atomic<Int32>(0)
     private let logger: Logger
     private let metrics: WorkerMetrics
     /// The number of outbox shards (a hash of the dossier code); each is published by one relay at a time.
     public static let shardCount = 16
+    /// The most shards one round takes.
+    static let shardsPerRound = Int32(shardCount / 2)
     /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
@@ -60,10 +65,23 @@ public final class OutboxRelay: Sendable {
         let records = try await connection.run { session -> [PendingRecord] in
             try session.runScript("BEGIN")
             do {
+                // At most half the shards that have pending rows per round, starting where the last round
+                // stopped: a second relay of the fleet finds the others free and publishes alongside instead of
+                // waiting for this round; a lone relay covers every shard in two rounds. (OFFSET 0 keeps the cheap
+                // pending check ahead of the lock, so empty shards are not locked.)
+                let round = UInt32(
+                    bitPattern: self.nextShard.wrappingAdd(Self.shardsPerRound, ordering: .relaxed).oldValue)
+                let start = Int32(round % UInt32(Self.shardCount))
                 let shards = try session.query(
                     """
-                    SELECT s::int4 FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS s
+                    SELECT s FROM (SELECT ((\(start) + n) % \(Int32(Self.shardCount)))::int4 AS s
+                                   FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS n
+                                   WHERE EXISTS (SELECT 1 FROM outbox_batch
+                                                 WHERE published_at IS NULL
+                                                   AND shard = ((\(start) + n) % \(Int32(Self.shardCount)))::int2)
+                                   OFFSET 0) AS pending
                     WHERE pg_try_advisory_xact_lock(\(Self.shardLockClass), s)
+                    LIMIT \(Int64(Self.shardsPerRound))
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
                 guard !shards.isEmpty else { return [] }
@@ -177,6 +195,15 @@ public final class OutboxRelay: Sendable {
     /// `fallbackInterval` (notifications are lost while the listener reconnects). A failed round is logged and
     /// retried at the next wake-up.
     public func run(listener: PostgresNotificationListener, fallbackInterval: Duration = .seconds(5)) async throws {
+        try await Self.run([self], listener: listener, fallbackInterval: fallbackInterval)
+    }
+
+    /// Runs several relays of one process (each with its own connection) from one listener: on every wake-up
+    /// each drains the outbox, concurrently; a round takes at most half the shards, so while one waits for the
+    /// broker's confirmations another publishes the other shards.
+    public static func run(
+        _ relays: [OutboxRelay], listener: PostgresNotificationListener, fallbackInterval: Duration = .seconds(5)
+    ) async throws {
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -191,16 +218,25 @@ public final class OutboxRelay: Sendable {
             group.addTask {
                 wake.yield()
                 for await _ in wakeups {
-                    do {
-                        while try await self.publishPending() > 0 {}
-                    } catch {
-                        // PostgreSQL or the broker is unavailable: the fallback timer tries again.
-                        self.logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
+                    await withTaskGroup(of: Void.self) { drains in
+                        for relay in relays {
+                            drains.addTask { await relay.drain() }
+                        }
                     }
                 }
             }
             defer { group.cancelAll() }
             try await group.next()
+        }
+    }
+
+    /// Publishes rounds until one finds nothing; a failure is logged (the next wake-up tries again).
+    private func drain() async {
+        do {
+            while try await publishPending() > 0 {}
+        } catch {
+            // PostgreSQL or the broker is unavailable: the fallback timer tries again.
+            logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
         }
     }
 }

@@ -78,17 +78,21 @@ struct RelayCommand: AsyncParsableCommand {
         }
     }
 
-    /// Starts a relay with its own producer, listener and connection.
+    /// Starts `worker.relay_connections` relays, each with its own connection, sharing one producer and listener.
     static func startRelay(_ settings: ResolvedSettings, logger: Logger) async throws -> RunningRelay {
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: try settings.requiredBrokers())
         producerConfiguration.properties = settings.producerProperties
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         let listener = try PostgresNotificationListener(
             configuration: settings.database, channels: ["lienthong_outbox"], logger: logger)
-        let relay = OutboxRelay(
-            connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
-            producer: producer, logger: logger)
-        let task = Task { _ = try? await relay.run(listener: listener) }
+        var relays: [OutboxRelay] = []
+        for _ in 0..<settings.relayConnections {
+            relays.append(
+                OutboxRelay(
+                    connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
+                    producer: producer, logger: logger))
+        }
+        let task = Task { [relays] in _ = try? await OutboxRelay.run(relays, listener: listener) }
         return RunningRelay(task: task, listener: listener, producer: producer)
     }
 }

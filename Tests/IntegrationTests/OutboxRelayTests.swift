@@ -143,6 +143,34 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test func aRoundTakesAtMostHalfTheShardsAndALoneRelayCoversAllInTwo() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("halves", partitions: 1)
+            let connection = try await setUp(database)
+            try await connection.query(
+                """
+                INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
+                SELECT \(topic), 'd-' || n, 'e' || n, 't', '{}', 'd-' || n FROM generate_series(1, 64) AS n
+                """)
+            func shards(published: Bool) async throws -> Int {
+                try await count(
+                    "SELECT count(DISTINCT shard) FROM outbox_batch WHERE (published_at IS NOT NULL) = \(published)",
+                    on: connection)
+            }
+            #expect(try await shards(published: false) == OutboxRelay.shardCount, "every shard has rows")
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            let first = try await relay.publishPending()
+            #expect(try await shards(published: true) == OutboxRelay.shardCount / 2)
+            let second = try await relay.publishPending()
+            #expect(first + second == 64 && first > 0 && second > 0)
+            #expect(try await relay.publishPending() == 0)
+            await producer.close()
+        }
+    }
+
     @Test func aCrashBeforeMarkingRepublishesOnlyThoseRowsWithTheSameEventIDs() async throws {
         try await withTestDatabase { database in
             let kafka = try TestKafka()
@@ -161,22 +189,29 @@ struct OutboxRelayTests {
         }
     }
 
-    @Test func theRelayWakesOnNotify() async throws {
+    @Test func theRelaysOfAProcessWakeOnNotify() async throws {
         try await withTestDatabase { database in
             let kafka = try TestKafka()
             defer { kafka.close() }
             let topic = try await kafka.createTopic("notify", partitions: 1)
             let connection = try await setUp(database)
             let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
-            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            let relays = [
+                OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger),
+                OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger),
+            ]
             let listener = try PostgresNotificationListener(
                 configuration: database.configuration, channels: ["lienthong_outbox"], logger: logger)
-            let running = Task { try await relay.run(listener: listener, fallbackInterval: .seconds(600)) }
+            let running = Task {
+                try await OutboxRelay.run(relays, listener: listener, fallbackInterval: .seconds(600))
+            }
             try await Task.sleep(for: .milliseconds(300))
             try await connection.withTransaction { session in
                 try session.query(
-                    "INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier) VALUES (\(topic), 'k', 'woken', 't', '{}', 'k')"
-                )
+                    """
+                    INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
+                    SELECT \(topic), 'k' || n, 'woken-' || n, 't', '{}', 'k' || n FROM generate_series(1, 40) AS n
+                    """)
                 try session.query("SELECT pg_notify('lienthong_outbox', '')")
             }
             // With a 10-minute fallback, only the notification can have woken the relay this soon.
@@ -190,7 +225,8 @@ struct OutboxRelayTests {
             #expect(pending == 0)
             running.cancel()
             await listener.stop()
-            #expect(try await publishedIDs(kafka, topic: topic, count: 1) == ["woken"])
+            let ids = try await publishedIDs(kafka, topic: topic, count: 40)
+            #expect(ids.count == 40 && Set(ids) == Set((1...40).map { "woken-\($0)" }), "each record once")
             await producer.close()
         }
     }
