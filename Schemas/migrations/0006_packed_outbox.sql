@@ -8,6 +8,12 @@
 -- The `outbox` view shows one row per record, as the table did, for operators' queries and `dlq list|show|replay`;
 -- an insert into it packs the record into a row of its own (records enqueued by hand).
 
+-- A record's shard: a hash of its dossier, so one dossier's records are always in one shard (OutboxRelay.shardCount
+-- is 16).
+CREATE FUNCTION outbox_shard(dossier text) RETURNS int2
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT (hashtext(dossier) & 15)::int2 $$;
+
 CREATE TABLE outbox_batch (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     shard            int2 NOT NULL,
@@ -60,9 +66,14 @@ CREATE FUNCTION outbox_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                               correlation_ids, headers)
-    VALUES ((hashtext(NEW.dossier) & 15)::int2, 1, ARRAY[NEW.topic], ARRAY[NEW.key], ARRAY[NEW.event_id],
+    VALUES (outbox_shard(NEW.dossier), 1, ARRAY[NEW.topic], ARRAY[NEW.key], ARRAY[NEW.event_id],
             ARRAY[NEW.event_type], ARRAY[NEW.payload], ARRAY[NEW.dossier], ARRAY[NEW.correlation_id],
             ARRAY[coalesce(NEW.headers, '{}'::jsonb)]);
     RETURN NEW;
 END $$;
 CREATE TRIGGER outbox_enqueue INSTEAD OF INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION outbox_enqueue();
+
+-- What is waiting to be published: the gauges, the dev progress line and `reconcile` read it.
+CREATE VIEW outbox_backlog AS
+SELECT coalesce(sum(record_count), 0)::int8 AS records, min(created_at) AS oldest_created_at
+FROM outbox_batch WHERE published_at IS NULL;

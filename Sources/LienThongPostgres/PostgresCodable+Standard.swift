@@ -137,7 +137,6 @@ extension UUID: PostgresArrayElement {
     @inlinable public static var postgresDataType: PostgresDataType { .uuid }
     @inlinable public static var postgresArrayDataType: PostgresDataType { .uuidArray }
 
-    @inlinable
     public func encode(into buffer: inout [UInt8]) {
         Swift.withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
     }

@@ -63,10 +63,15 @@ public struct PostgresCell: Sendable {
 }
 
 extension Array where Element == UInt8 {
+    /// Appends the integer's bytes, most significant first (by shifts: this is inlined into callers' modules,
+    /// where unsafe pointers have no place).
     @inlinable
     mutating func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
-        var bigEndian = value.bigEndian
-        Swift.withUnsafeBytes(of: &bigEndian) { append(contentsOf: $0) }
+        var shift = Integer.bitWidth - 8
+        while shift >= 0 {
+            append(UInt8(truncatingIfNeeded: value >> shift))
+            shift -= 8
+        }
     }
 }
 

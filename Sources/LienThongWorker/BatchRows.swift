@@ -54,7 +54,7 @@ struct OutboxRows {
             """
             INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                       correlation_ids, headers)
-            SELECT (hashtext(d) & \(Int32(OutboxRelay.shardCount - 1)))::int2, count(*), array_agg(t ORDER BY n),
+            SELECT outbox_shard(d), count(*), array_agg(t ORDER BY n),
                    array_agg(k ORDER BY n), array_agg(i ORDER BY n), array_agg(y ORDER BY n), array_agg(p ORDER BY n),
                    array_agg(d ORDER BY n), array_agg(c ORDER BY n), array_agg(h ORDER BY n)
             FROM unnest(\(records.map(\.topic))::text[], \(records.map(\.key))::text[], \(records.map(\.eventID))::text[],

@@ -36,7 +36,7 @@ public enum FleetStatistics {
                    (SELECT count(*) FROM dossier WHERE status NOT IN (3, 7, 8, 10)),
                    (SELECT count(*) FROM dossier WHERE on_time_class IS NOT NULL),
                    (SELECT count(*) FROM dossier WHERE on_time_class IN ('early', 'on_time')),
-                   (SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch WHERE published_at IS NULL),
+                   (SELECT records FROM outbox_backlog),
                    (SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position WHERE consumer_group = \(consumerGroup))
             """)[0]
         return Progress(

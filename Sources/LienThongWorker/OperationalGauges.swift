@@ -29,9 +29,8 @@ public struct OperationalGauges: Sendable {
     public func sample(on connection: PostgresConnection) async throws -> Sample {
         let row = try await connection.query(
             """
-            SELECT (SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch WHERE published_at IS NULL),
-                   coalesce((SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox_batch
-                             WHERE published_at IS NULL), 0),
+            SELECT (SELECT records FROM outbox_backlog),
+                   coalesce((SELECT extract(epoch FROM now() - oldest_created_at)::float8 FROM outbox_backlog), 0),
                    (SELECT count(*) FROM dossier WHERE resolved_at IS NULL AND paused_at IS NULL AND due_at < now()),
                    (SELECT count(*) FROM triage WHERE resolved_at IS NULL)
             """)[0]

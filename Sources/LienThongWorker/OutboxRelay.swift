@@ -74,11 +74,9 @@ public final class OutboxRelay: Sendable {
                 let start = Int32(round % UInt32(Self.shardCount))
                 let shards = try session.query(
                     """
-                    SELECT s FROM (SELECT ((\(start) + n) % \(Int32(Self.shardCount)))::int4 AS s
-                                   FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS n
-                                   WHERE EXISTS (SELECT 1 FROM outbox_batch
-                                                 WHERE published_at IS NULL
-                                                   AND shard = ((\(start) + n) % \(Int32(Self.shardCount)))::int2)
+                    SELECT s FROM (SELECT s FROM (SELECT ((\(start) + n) % \(Int32(Self.shardCount)))::int4 AS s
+                                                 FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS n) AS rotated
+                                   WHERE EXISTS (SELECT 1 FROM outbox_batch WHERE published_at IS NULL AND shard = s)
                                    OFFSET 0) AS pending
                     WHERE pg_try_advisory_xact_lock(\(Self.shardLockClass), s)
                     LIMIT \(Int64(Self.shardsPerRound))

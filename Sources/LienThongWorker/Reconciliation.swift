@@ -106,9 +106,7 @@ public enum Reconciliation {
                                        'vn.gov.lienthong.dossier.status-changed')
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = 'status-' || h.dossier || '-' || h.version)
                 """)[0].decode(Int.self, at: 0)
-            report.unpublished = try session.query(
-                "SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch WHERE published_at IS NULL"
-            )[0].decode(Int.self, at: 0)
+            report.unpublished = try session.query("SELECT records FROM outbox_backlog")[0].decode(Int.self, at: 0)
             return report
         }
     }

@@ -33,10 +33,22 @@ struct OutboxRelayTests {
         #expect(OutboxRelay.markableInOrder(rows: [], shards: [], confirmed: []).isEmpty)
     }
 
-    private func setUp(_ database: TestDatabase) async throws -> PostgresConnection {
-        let connection = try await database.connect()
-        try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
-        return connection
+    /// Runs `body` with a migrated store, a broker holding a new topic named after `base`, and a producer.
+    private func withStoreAndBroker(
+        topic base: String, partitions: Int32 = 1,
+        _ body: (_ database: TestDatabase, _ kafka: TestKafka, _ topic: String, PostgresConnection, KafkaProducer)
+            async throws -> Void
+    ) async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic(base, partitions: partitions)
+            let connection = try await database.connect()
+            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            try await body(database, kafka, topic, connection, producer)
+            await producer.close()
+        }
     }
 
     /// Event ids (the `ce_id` header) read from `topic`, in order.
@@ -51,13 +63,8 @@ struct OutboxRelayTests {
     }
 
     @Test func pendingRowsArePublishedWithHeadersAndMarkedOnce() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("status", partitions: 1)
-            let connection = try await setUp(database)
+        try await withStoreAndBroker(topic: "status") { database, kafka, topic, connection, producer in
             for index in 0..<5 { try await enqueue("e\(index)", topic: topic, on: connection) }
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
             #expect(try await relay.publishPending() == 5)
             #expect(try await relay.publishPending() == 0)
@@ -65,16 +72,11 @@ struct OutboxRelayTests {
             let pending = try await connection.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
                 .decode(Int.self, at: 0)
             #expect(pending == 0)
-            await producer.close()
         }
     }
 
     @Test func aRowCommittedLateWithALowerIDIsStillPublished() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("late", partitions: 1)
-            let connection = try await setUp(database)
+        try await withStoreAndBroker(topic: "late") { database, kafka, topic, connection, producer in
             let slow = try await database.connect()
             // The slow transaction takes the lower id but commits after a higher id was published.
             try await slow.run { session in
@@ -84,34 +86,27 @@ struct OutboxRelayTests {
                 )
             }
             try await enqueue("high", topic: topic, on: connection)
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
             #expect(try await relay.publishPending() == 1)
             try await slow.run { try $0.runScript("COMMIT") }
             #expect(try await relay.publishPending() == 1)
             #expect(Set(try await publishedIDs(kafka, topic: topic, count: 2)) == ["low", "high"])
-            await producer.close()
         }
     }
 
     @Test func twoRelaysNeverPublishTheSameRow() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("fleet", partitions: 2)
-            let connection = try await setUp(database)
+        try await withStoreAndBroker(topic: "fleet", partitions: 2) { database, kafka, topic, connection, producer in
             // 400 records of 7 dossiers, packed as a worker packs them: rows of up to 10 records of one shard.
             try await connection.query(
                 """
                 INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                           correlation_ids, headers)
-                SELECT (hashtext(d) & 15)::int2, count(*), array_agg(\(topic)::text ORDER BY n), array_agg(d ORDER BY n),
+                SELECT outbox_shard(d), count(*), array_agg(\(topic)::text ORDER BY n), array_agg(d ORDER BY n),
                        array_agg('e' || n ORDER BY n), array_agg('t'::text ORDER BY n), array_agg('{}'::bytea ORDER BY n),
                        array_agg(d ORDER BY n), array_agg(NULL::text ORDER BY n), array_agg('{}'::jsonb ORDER BY n)
                 FROM (SELECT n, 'dossier-' || (n % 7) AS d FROM generate_series(1, 400) AS n) AS records
-                GROUP BY (hashtext(d) & 15), n / 10 ORDER BY min(n)
+                GROUP BY outbox_shard(d), n / 10 ORDER BY min(n)
                 """)
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relays = [
                 OutboxRelay(
                     connection: try await database.connect(), producer: producer, batchSize: 50, logger: logger),
@@ -139,16 +134,11 @@ struct OutboxRelayTests {
                 let ofDossier = numbers.filter { $0 % 7 == dossier }
                 #expect(ofDossier == ofDossier.sorted(), "dossier-\(dossier)'s records in order")
             }
-            await producer.close()
         }
     }
 
     @Test func aRoundTakesAtMostHalfTheShardsAndALoneRelayCoversAllInTwo() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("halves", partitions: 1)
-            let connection = try await setUp(database)
+        try await withStoreAndBroker(topic: "halves") { database, kafka, topic, connection, producer in
             try await connection.query(
                 """
                 INSERT INTO outbox (topic, key, event_id, event_type, payload, dossier)
@@ -160,42 +150,29 @@ struct OutboxRelayTests {
                     on: connection)
             }
             #expect(try await shards(published: false) == OutboxRelay.shardCount, "every shard has rows")
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
             let first = try await relay.publishPending()
             #expect(try await shards(published: true) == OutboxRelay.shardCount / 2)
             let second = try await relay.publishPending()
             #expect(first + second == 64 && first > 0 && second > 0)
             #expect(try await relay.publishPending() == 0)
-            await producer.close()
         }
     }
 
     @Test func aCrashBeforeMarkingRepublishesOnlyThoseRowsWithTheSameEventIDs() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("crash", partitions: 1)
-            let connection = try await setUp(database)
+        try await withStoreAndBroker(topic: "crash") { database, kafka, topic, connection, producer in
             try await enqueue("before", topic: topic, on: connection)
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
             let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
             #expect(try await relay.publishPending() == 1)
             try await enqueue("crashed", topic: topic, on: connection)
             #expect(try await relay.publishPending(markingPublished: false) == 0)  // confirmed, never marked
             #expect(try await relay.publishPending() == 1)
             #expect(try await publishedIDs(kafka, topic: topic, count: 3) == ["before", "crashed", "crashed"])
-            await producer.close()
         }
     }
 
     @Test func theRelaysOfAProcessWakeOnNotify() async throws {
-        try await withTestDatabase { database in
-            let kafka = try TestKafka()
-            defer { kafka.close() }
-            let topic = try await kafka.createTopic("notify", partitions: 1)
-            let connection = try await setUp(database)
-            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        try await withStoreAndBroker(topic: "notify") { database, kafka, topic, connection, producer in
             let relays = [
                 OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger),
                 OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger),
@@ -227,7 +204,6 @@ struct OutboxRelayTests {
             await listener.stop()
             let ids = try await publishedIDs(kafka, topic: topic, count: 40)
             #expect(ids.count == 40 && Set(ids) == Set((1...40).map { "woken-\($0)" }), "each record once")
-            await producer.close()
         }
     }
 }

@@ -103,7 +103,7 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     var allApplied: Duration?
     while ContinuousClock.now < deadline {
         if allApplied == nil, try await count(positions) >= events.count { allApplied = ContinuousClock.now - start }
-        if allApplied != nil, try await count("SELECT count(*) FROM outbox_batch WHERE published_at IS NULL") == 0 {
+        if allApplied != nil, try await count("SELECT records FROM outbox_backlog") == 0 {
             break
         }
         try await Task.sleep(for: .milliseconds(50))
