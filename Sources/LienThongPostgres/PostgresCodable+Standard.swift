@@ -216,6 +216,7 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 }
 
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    @inlinable
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         self = cell.bytes == nil ? nil : try Wrapped(postgresCell: cell)
     }

@@ -12,9 +12,9 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     public let columns: [PostgresColumn]
     /// Rows inserted, updated, deleted or copied by the statement (its command tag), 0 for others.
     public let affectedRows: Int
-    let storage: [UInt8]
+    @usableFromInline let storage: [UInt8]
     /// Per cell, row-major: start offset in `storage` and length (-1 for NULL).
-    let cells: [(start: Int32, length: Int32)]
+    @usableFromInline let cells: [(start: Int32, length: Int32)]
     let rowCount: Int
 
     init(
@@ -35,6 +35,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         PostgresRow(rows: self, index: position)
     }
 
+    @inlinable
     func cell(row: Int, column: Int) -> PostgresCell {
         let (start, length) = cells[row * columns.count + column]
         let bytes = length < 0 ? nil : storage[Int(start)..<Int(start + length)]
@@ -44,21 +45,26 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
 
 /// One result row.
 public struct PostgresRow: Sendable {
-    let rows: PostgresRows
-    let index: Int
+    @usableFromInline let rows: PostgresRows
+    @usableFromInline let index: Int
 
     /// The cell in column `column`.
+    @inlinable
     public func cell(at column: Int) -> PostgresCell {
         rows.cell(row: index, column: column)
     }
 
-    /// Decodes column `column`.
+    /// Decodes column `column`. (Inlinable, so the caller's module decodes each concrete type directly.)
     /// - Throws: ``PostgresError`` `.decoding` for a missing column, NULL into a non-optional, or a type mismatch.
+    @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
-        guard column >= 0 && column < rows.columns.count else {
-            throw PostgresError(code: .decoding, message: "no column \(column) in a result of \(rows.columns.count)")
-        }
+        guard column >= 0 && column < rows.columns.count else { throw missingColumn(column) }
         return try T(postgresCell: cell(at: column))
+    }
+
+    @usableFromInline
+    func missingColumn(_ column: Int) -> PostgresError {
+        PostgresError(code: .decoding, message: "no column \(column) in a result of \(rows.columns.count)")
     }
 
     /// Decodes the column named `name`.
@@ -70,6 +76,7 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes the leading columns as a tuple, e.g. `try row.decode((String, Int64).self)`.
+    @inlinable
     public func decode<each T: PostgresDecodable>(_: (repeat each T).Type) throws(PostgresError) -> (repeat each T) {
         var column = 0
         func next<Value: PostgresDecodable>(_: Value.Type) throws(PostgresError) -> Value {

@@ -78,15 +78,25 @@ public final class DossierEventWorker: Sendable {
         consumer.timeSinceLastPoll
     }
 
-    /// Processes batches until the consumer closes.
+    /// Processes batches until the consumer closes. The next batch is fetched and decoded while the current one
+    /// is written, so decoding never holds up PostgreSQL; batches are still written one after the other.
     public func run() async {
-        for await batch in consumer.batches {
-            do {
-                try await process(batch)
-            } catch {
-                logger.error("batch failed", metadata: ["worker.error": "\(error)"])
+        var batches = consumer.batches.makeAsyncIterator()
+        var writing: Task<Void, Never>?
+        while let batch = await batches.next() {
+            inFlight.begin()
+            let decoded = decode(batch)
+            await writing?.value
+            writing = Task {
+                defer { self.inFlight.end() }
+                do {
+                    _ = try await self.writeLanes(decoded)
+                } catch {
+                    self.logger.error("batch failed", metadata: ["worker.error": "\(error)"])
+                }
             }
         }
+        await writing?.value
     }
 
     /// Stops consuming: the batch in progress finishes (or, if it is waiting out a PostgreSQL outage, is
@@ -108,22 +118,38 @@ public final class DossierEventWorker: Sendable {
     public func process(_ batch: [KafkaMessage]) async throws -> [EventOutcome] {
         inFlight.begin()
         defer { inFlight.end() }
-        let owned = batch.filter { consumer.owns($0) }
-        guard !owned.isEmpty else { return [] }
-        let items = owned.map { message -> BatchItem in
-            guard let value = message.value else {
-                return .deadLetter(letter(message, errorClass: "malformed", reason: "tombstone"))
-            }
-            switch decoder.decode(value) {
-            case .success(let event):
-                return .event(
-                    ConsumedEvent(
-                        topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-                        bytes: value, event: event))
-            case .failure(let rejection):
-                return .deadLetter(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
-            }
+        return try await writeLanes(decode(batch))
+    }
+
+    /// Decodes and validates the records this worker owns; a record that fails is already a dead letter.
+    private func decode(_ batch: [KafkaMessage]) -> [(message: KafkaMessage, item: BatchItem)] {
+        batch.filter { consumer.owns($0) }.map { message in
+            (message, decodedItem(message))
         }
+    }
+
+    private func decodedItem(_ message: KafkaMessage) -> BatchItem {
+        guard let value = message.value else {
+            return .deadLetter(letter(message, errorClass: "malformed", reason: "tombstone"))
+        }
+        switch decoder.decode(value) {
+        case .success(let event):
+            return .event(
+                ConsumedEvent(
+                    topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
+                    bytes: value, event: event))
+        case .failure(let rejection):
+            return .deadLetter(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
+        }
+    }
+
+    /// Writes a decoded batch over the lanes (records of partitions revoked since they were decoded are left to
+    /// their new owner), then stores and commits the offsets of the lanes that were written.
+    private func writeLanes(_ decoded: [(message: KafkaMessage, item: BatchItem)]) async throws -> [EventOutcome] {
+        let current = decoded.filter { consumer.owns($0.message) }
+        guard !current.isEmpty else { return [] }
+        let owned = current.map(\.message)
+        let items = current.map(\.item)
         let lanes = Dictionary(grouping: owned.indices) { Int(owned[$0].partition) % connections.count }
         let results = await withTaskGroup(of: (Int, [EventOutcome]?).self) { group in
             for (lane, indices) in lanes {
@@ -364,23 +390,24 @@ private enum BatchItem {
     case deadLetter(DeadLetter)
 }
 
-/// Lets a revocation wait until the batch being processed is finished (and its offsets stored). Only the
-/// consumer's poll thread ever blocks here; the processing task only flips state under a lock.
+/// Lets a revocation wait until no batch is being decoded or written (and their offsets stored). Only the
+/// consumer's poll thread ever blocks here; the processing tasks only count under a lock.
 private final class InFlightBatch: Sendable {
     private struct State {
-        var isBusy = false
+        var batches = 0
         var waiter: DispatchSemaphore?
     }
 
     private let state = Mutex(State())
 
     func begin() {
-        state.withLock { $0.isBusy = true }
+        state.withLock { $0.batches += 1 }
     }
 
     func end() {
         let waiter = state.withLock { state -> DispatchSemaphore? in
-            state.isBusy = false
+            state.batches -= 1
+            guard state.batches == 0 else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -391,7 +418,7 @@ private final class InFlightBatch: Sendable {
     func waitUntilIdle() {
         let semaphore = DispatchSemaphore(value: 0)
         let mustWait = state.withLock { state -> Bool in
-            guard state.isBusy else { return false }
+            guard state.batches > 0 else { return false }
             state.waiter = semaphore
             return true
         }

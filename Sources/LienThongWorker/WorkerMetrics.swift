@@ -76,13 +76,14 @@ public final class WorkerMetrics: Sendable {
     func recordBatch(
         events: [ConsumedEvent], outcomes: [EventOutcome], deadLetters: [DeadLetter], transaction: Duration
     ) {
-        var counts: [String: [String: Int]] = [:]
+        // Counted by type and outcome first; labels are made once per pair, not per event.
+        var counts: [InboundEventType: [String: Int]] = [:]
         for (event, outcome) in zip(events, outcomes) {
-            counts[event.event.type.metricLabel, default: [:]][outcome.metricLabel, default: 0] += 1
+            counts[event.event.type, default: [:]][outcome.metricLabel, default: 0] += 1
         }
         for (type, byOutcome) in counts {
             for (outcome, count) in byOutcome {
-                counter(Name.events, [("type", type), ("outcome", outcome)]).increment(by: count)
+                counter(Name.events, [("type", type.metricLabel), ("outcome", outcome)]).increment(by: count)
             }
         }
         var undecodable: [String: Int] = [:]

@@ -175,8 +175,8 @@ private struct ProcessUsage {
     }
 }
 
-/// 35,000 dossiers at Hanoi's commune points: received, processing, (for 25,000) result attached, resolved,
-/// returned: 200,000 events of ~420 bytes, keyed by dossier code. Procedures: 70 % commune, 20 % department
+/// 35,000 dossiers at Hanoi's commune points: submitted online, received, processing, (for 25,000) result
+/// attached, resolved, returned: 200,000 events of ~420 bytes, keyed by dossier code. Procedures: 70 % commune, 20 % department
 /// round trip, 10 % three-step liên thông.
 private func fleetEvents(referenceData: ReferenceData) -> [KafkaProducerMessage] {
     let points = referenceData.router.agencies.agencies.values
@@ -192,12 +192,11 @@ private func fleetEvents(referenceData: ReferenceData) -> [KafkaProducerMessage]
             let point = points[number % points.count]
             let code = "\(point.id.rawValue)-250702-" + String(1 + number / points.count).leftPadded(to: 4)
             let hasResult = number < 25_000
+            let opening =
+                #"{"procedure":"\#(procedures[number % 10])","commune":"\#(point.commune!.rawValue)","channel":"online","applicant":{"name":"Nguyễn Văn An"}}"#
             let steps: [(type: String, data: String)] =
                 [
-                    (
-                        "dossier.received",
-                        #"{"procedure":"\#(procedures[number % 10])","commune":"\#(point.commune!.rawValue)","channel":"online","applicant":{"name":"Nguyễn Văn An"}}"#
-                    ),
+                    ("dossier.submitted", opening), ("dossier.received", opening),
                     ("dossier.status-changed", #"{"status":4}"#),
                 ] + (hasResult ? [("dossier.result-attached", #"{"documentId":"KQ-\#(number)"}"#)] : []) + [
                     ("dossier.status-changed", #"{"status":9}"#), ("dossier.status-changed", #"{"status":10}"#),
@@ -211,6 +210,7 @@ private func fleetEvents(referenceData: ReferenceData) -> [KafkaProducerMessage]
             messages.append(KafkaProducerMessage(topic: "dossier.events", key: code, value: json))
         }
     }
+    precondition(messages.count == 200_000, "the fleet workload is 200,000 events")
     return messages
 }
 
