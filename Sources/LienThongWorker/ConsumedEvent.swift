@@ -1,7 +1,9 @@
 public import LienThongDomain
 
-/// An inbound event with where it came from and its original bytes.
-public struct ConsumedEvent: Sendable {
+/// An inbound event with where it came from and its original bytes. A class: a batch passes each event through
+/// several collections (lanes, the batch writer, held events, metrics), and a reference is one count to keep
+/// instead of one per string and array inside.
+public final class ConsumedEvent: Sendable {
     public let topic: String
     public let partition: Int32
     public let offset: Int64

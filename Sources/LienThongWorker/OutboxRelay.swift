@@ -28,6 +28,8 @@ public final class OutboxRelay: Sendable {
     public static let shardCount = 16
     /// The most shards one round takes.
     static let shardsPerRound = Int32(shardCount / 2)
+    /// Every record's `ce_source` header (made once, not per record).
+    private static let sourceHeader = KafkaHeader(name: "ce_source", string: "/lienthong")
     /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
@@ -105,7 +107,7 @@ public final class OutboxRelay: Sendable {
                     let payload = try row.decode(PostgresBytes.self, at: 6)
                     var headers = [
                         KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
-                        KafkaHeader(name: "ce_source", string: "/lienthong"),
+                        Self.sourceHeader,
                     ]
                     if let correlation = try row.decode(String?.self, at: 7) {
                         headers.append(KafkaHeader(name: "correlation_id", string: correlation))
