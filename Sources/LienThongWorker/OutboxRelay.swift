@@ -85,40 +85,54 @@ public final class OutboxRelay: Sendable {
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
                 guard !shards.isEmpty else { return [] }
-                // The rows that fit in `limit` records, in id order (the first one whatever its size).
-                return try session.query(
+                // The rows that fit in `limit` records, in id order (the first one whatever its size), with their
+                // arrays whole: unpacked here, in order, rather than row by row in SQL.
+                let rows = try session.query(
                     """
-                    SELECT b.id, b.shard::int4, r.topic, r.key, r.event_id, r.event_type, r.payload, r.correlation_id,
-                           r.headers, b.created_at
-                    FROM (SELECT id, shard, created_at, topics, keys, event_ids, event_types, payloads, correlation_ids,
-                                 headers, sum(record_count) OVER (ORDER BY id) - record_count AS before
+                    SELECT id, shard::int4, created_at, topics, keys, event_ids, event_types, payloads,
+                           correlation_ids, headers
+                    FROM (SELECT *, sum(record_count) OVER (ORDER BY id) - record_count AS before
                           FROM (SELECT * FROM outbox_batch
                                 WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
                                 ORDER BY id LIMIT \(limit)) AS pending) AS b
-                    CROSS JOIN LATERAL unnest(b.topics, b.keys, b.event_ids, b.event_types, b.payloads, b.correlation_ids,
-                                              b.headers) WITH ORDINALITY
-                        AS r(topic, key, event_id, event_type, payload, correlation_id, headers, ordinal)
-                    WHERE b.before < \(limit)
-                    ORDER BY b.id, r.ordinal
-                    """, prepared: true
-                ).map { row in
-                    let (id, shard, topic, key, eventID, eventType) = try row.decode(
-                        (Int64, Int32, String, String, String, String).self)
-                    let payload = try row.decode(PostgresBytes.self, at: 6)
-                    var headers = [
-                        KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: eventType),
-                        Self.sourceHeader,
-                    ]
-                    if let correlation = try row.decode(String?.self, at: 7) {
-                        headers.append(KafkaHeader(name: "correlation_id", string: correlation))
+                    WHERE before < \(limit)
+                    ORDER BY id
+                    """, prepared: true)
+                var records: [PendingRecord] = []
+                for row in rows {
+                    let (id, shard, createdAt) = try row.decode((Int64, Int32, Date).self)
+                    let topics = try row.decode([String].self, at: 3)
+                    let keys = try row.decode([String].self, at: 4)
+                    let eventIDs = try row.decode([String].self, at: 5)
+                    let eventTypes = try row.decode([String].self, at: 6)
+                    let payloads = try row.decode([PostgresBytes].self, at: 7)
+                    let correlationIDs = try row.decode([String?].self, at: 8)
+                    let extraHeaders = try row.decode([PostgresJSONB].self, at: 9)
+                    let count = topics.count
+                    guard [keys, eventIDs, eventTypes].allSatisfy({ $0.count == count }), payloads.count == count,
+                        correlationIDs.count == count, extraHeaders.count == count
+                    else {
+                        throw OutboxRelayError.malformedRow(id)
                     }
-                    headers += Self.extraHeaders(try row.decode(PostgresJSONB.self, at: 8))
-                    return PendingRecord(
-                        row: id, shard: shard,
-                        message: KafkaProducerMessage(
-                            topic: topic, key: Array(key.utf8), value: payload.bytes, headers: headers),
-                        createdAt: try row.decode(Date.self, at: 9))
+                    for index in 0..<count {
+                        var headers = [
+                            KafkaHeader(name: "ce_id", string: eventIDs[index]),
+                            KafkaHeader(name: "ce_type", string: eventTypes[index]), Self.sourceHeader,
+                        ]
+                        if let correlation = correlationIDs[index] {
+                            headers.append(KafkaHeader(name: "correlation_id", string: correlation))
+                        }
+                        headers += Self.extraHeaders(extraHeaders[index])
+                        records.append(
+                            PendingRecord(
+                                row: id, shard: shard,
+                                message: KafkaProducerMessage(
+                                    topic: topics[index], key: Array(keys[index].utf8), value: payloads[index].bytes,
+                                    headers: headers),
+                                createdAt: createdAt))
+                    }
                 }
+                return records
             } catch {
                 try? session.runScript("ROLLBACK")
                 throw error
@@ -237,6 +251,18 @@ public final class OutboxRelay: Sendable {
         } catch {
             // PostgreSQL or the broker is unavailable: the fallback timer tries again.
             logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
+        }
+    }
+}
+
+/// Why a relay round failed without publishing.
+enum OutboxRelayError: Error, CustomStringConvertible {
+    /// An `outbox_batch` row whose arrays differ in length (written by something other than the worker).
+    case malformedRow(Int64)
+
+    var description: String {
+        switch self {
+        case .malformedRow(let id): "outbox_batch row \(id) has arrays of different lengths"
         }
     }
 }
