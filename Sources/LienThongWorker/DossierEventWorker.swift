@@ -10,9 +10,10 @@ import struct Foundation.Date
 /// Consumes dossier events and applies them: decode and validate, then one PostgreSQL transaction per batch
 /// (``DossierBatchWriter``), then store and commit the offsets in Kafka so that lag tools see the truth.
 ///
-/// A consumed batch is split into *lanes* by partition, one per connection, whose transactions run concurrently:
-/// a dossier's events share its partition, so lanes never touch the same dossier, and one lane's transaction
-/// overlaps the other's round trips and commit. A failing lane pauses and retries only its own partitions.
+/// Partitions are split between *lanes*, one per connection; each lane writes its share of every batch in order,
+/// independently of the others: a dossier's events share its partition, so lanes never touch the same dossier,
+/// one lane's transaction overlaps the others' round trips and commits, and a lane that waits (a lock, an outage)
+/// holds up only its own partitions. A failing lane pauses and retries only its own partitions.
 ///
 /// PostgreSQL holds the authoritative position: on assignment the consumer starts from the next offset stored there
 /// (written in the same transaction as the effects), so a crash anywhere redelivers only what was not committed, and
@@ -26,6 +27,7 @@ public final class DossierEventWorker: Sendable {
     private let logger: Logger
     private let inFlight: InFlightBatch
     private let isClosing = Mutex(false)
+    private let abandoned = AbandonedPartitions()
     private let metrics: WorkerMetrics
 
     /// Creates the worker and its consumer (subscribed to `topic`), which resumes from PostgreSQL's positions.
@@ -78,26 +80,38 @@ public final class DossierEventWorker: Sendable {
         consumer.timeSinceLastPoll
     }
 
-    /// Processes batches until the consumer closes. The next batch is fetched and decoded while the current one
-    /// is written, so decoding never holds up PostgreSQL; batches are still written one after the other.
+    /// Processes batches until the consumer closes. Each lane writes its share of the batches in order, on its own:
+    /// a lane waiting on PostgreSQL (a lock, a slow commit, an outage) holds up only its own partitions, while the
+    /// next batch is fetched and decoded and the other lanes go on. A lane holds at most
+    /// ``queuedPartsPerLane`` shares (the one being written included); beyond that, fetching waits.
     public func run() async {
-        var batches = consumer.batches.makeAsyncIterator()
-        var writing: Task<Void, Never>?
-        while let batch = await batches.next() {
+        var lanes = Array(repeating: [Task<Void, Never>](), count: connections.count)
+        for await batch in consumer.batches {
             inFlight.begin()
-            let decoded = decode(batch)
-            await writing?.value
-            writing = Task {
-                defer { self.inFlight.end() }
-                do {
-                    _ = try await self.writeLanes(decoded)
-                } catch {
-                    self.logger.error("batch failed", metadata: ["worker.error": "\(error)"])
+            let shares = Dictionary(grouping: decode(batch)) { Int($0.message.partition) % connections.count }
+            for lane in shares.keys.sorted() {
+                while lanes[lane].count >= Self.queuedPartsPerLane {
+                    await lanes[lane].removeFirst().value
                 }
+                let previous = lanes[lane].last
+                let share = shares[lane]!
+                inFlight.begin()
+                lanes[lane].append(
+                    Task {
+                        defer { self.inFlight.end() }
+                        await previous?.value
+                        await self.writeLane(share, lane: lane)
+                    })
             }
+            inFlight.end()
         }
-        await writing?.value
+        for lane in lanes {
+            for share in lane { await share.value }
+        }
     }
+
+    /// The most shares of batches a lane holds, the one being written included.
+    static let queuedPartsPerLane = 2
 
     /// Stops consuming: the batch in progress finishes (or, if it is waiting out a PostgreSQL outage, is
     /// abandoned uncommitted), offsets are committed, the consumer leaves the group.
@@ -105,20 +119,6 @@ public final class DossierEventWorker: Sendable {
     public func close(timeout: Duration = .seconds(25)) async {
         isClosing.withLock { $0 = true }
         _ = await consumer.close(timeout: timeout)
-    }
-
-    /// Processes one batch: records of a previous assignment are skipped (their next owner reads them).
-    ///
-    /// A transient failure (PostgreSQL unreachable or failing over, serialization failure, deadlock) pauses the
-    /// failing lane's partitions and retries with jittered exponential backoff until it succeeds, the partitions
-    /// are revoked or the worker closes; then nothing of that lane is committed and its records are read again. A failure a record's
-    /// data can cause (``isRecordAttributable(_:)``) splits the batch in two, down to the one record that fails,
-    /// which goes to the dead-letter topic; any other failure is retried the same way as a transient one.
-    @discardableResult
-    public func process(_ batch: [KafkaMessage]) async throws -> [EventOutcome] {
-        inFlight.begin()
-        defer { inFlight.end() }
-        return try await writeLanes(decode(batch))
     }
 
     /// Decodes and validates the records this worker owns; a record that fails is already a dead letter.
@@ -143,55 +143,39 @@ public final class DossierEventWorker: Sendable {
         }
     }
 
-    /// Writes a decoded batch over the lanes (records of partitions revoked since they were decoded are left to
-    /// their new owner), then stores and commits the offsets of the lanes that were written.
-    private func writeLanes(_ decoded: [(message: KafkaMessage, item: BatchItem)]) async throws -> [EventOutcome] {
-        let current = decoded.filter { consumer.owns($0.message) }
-        guard !current.isEmpty else { return [] }
-        let owned = current.map(\.message)
+    /// Writes one lane's share of a batch, then stores and commits its offsets. Records of partitions revoked since
+    /// they were decoded are left to their new owner, and so are records behind a share this lane abandoned: a
+    /// stored position must never pass a record that was not written.
+    private func writeLane(_ share: [(message: KafkaMessage, item: BatchItem)], lane: Int) async {
+        let current = share.filter { consumer.owns($0.message) && !abandoned.contains($0.message) }
+        guard !current.isEmpty else { return }
+        let messages = current.map(\.message)
         let items = current.map(\.item)
-        let lanes = Dictionary(grouping: owned.indices) { Int(owned[$0].partition) % connections.count }
-        let results = await withTaskGroup(of: (Int, [EventOutcome]?).self) { group in
-            for (lane, indices) in lanes {
-                group.addTask {
-                    let outcomes = await self.persist(
-                        indices.map { items[$0] }, from: indices.map { owned[$0] }, on: self.connections[lane])
-                    return (lane, outcomes)
-                }
-            }
-            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        guard let outcomes = await persist(items, from: messages, on: connections[lane]) else {
+            abandoned.insert(messages)
+            return
         }
-        // Outcomes in batch order, for the lanes that were written (an abandoned lane's records are read again).
-        var position: [Int: Int] = [:]
-        var outcomes: [EventOutcome] = []
-        var written: [KafkaMessage] = []
-        var writtenItems: [BatchItem] = []
-        for index in owned.indices {
-            let lane = Int(owned[index].partition) % connections.count
-            guard let laneOutcomes = results[lane] ?? nil else { continue }
-            written.append(owned[index])
-            writtenItems.append(items[index])
-            guard case .event = items[index] else { continue }
-            outcomes.append(laneOutcomes[position[lane, default: 0]])
-            position[lane, default: 0] += 1
-        }
-        guard !written.isEmpty else { return [] }
-        logRefusals(writtenItems, outcomes)
+        logRefusals(items, outcomes)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for message in written {
+        for message in messages {
             if let timestamp = message.timestamp {
                 metrics.recordApplyLatency(milliseconds: now - timestamp.milliseconds)
             }
         }
         // Kafka's commit follows PostgreSQL's, for lag tools; PostgreSQL stays authoritative.
         try? consumer.storeOffsets(
-            written.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
+            messages.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
         try? consumer.commitInBackground()
-        return outcomes
     }
 
     /// Writes one lane's items, retrying until they are written; nil when the work was abandoned (revoked or
     /// closing).
+    ///
+    /// A transient failure (PostgreSQL unreachable or failing over, serialization failure, deadlock) pauses the
+    /// lane's partitions and retries with jittered exponential backoff until it succeeds, the partitions are
+    /// revoked or the worker closes; then nothing of the items is committed and their records are read again. A
+    /// failure a record's data can cause (``isRecordAttributable(_:)``) splits the items in two, down to the one
+    /// record that fails, which goes to the dead-letter topic; any other failure is retried like a transient one.
     private func persist(
         _ items: [BatchItem], from messages: [KafkaMessage], on connection: PostgresConnection
     ) async -> [EventOutcome]? {
@@ -423,5 +407,32 @@ private final class InFlightBatch: Sendable {
             return true
         }
         if mustWait { _ = semaphore.wait(timeout: .now() + 20) }
+    }
+}
+
+/// Partitions, per assignment generation, whose records a lane gave up writing (the worker is closing or the
+/// partition was revoked): their later records are not written either, so no stored position passes a record that
+/// was not written. The next owner, or this worker's next assignment, reads them again from the stored position.
+private final class AbandonedPartitions: Sendable {
+    private struct Key: Hashable {
+        var partition: KafkaTopicPartition
+        var generation: UInt64
+    }
+
+    private let keys = Mutex(Set<Key>())
+
+    func insert(_ messages: [KafkaMessage]) {
+        keys.withLock { keys in
+            for message in messages {
+                keys.insert(Key(partition: message.topicPartition, generation: message.assignmentGeneration))
+            }
+        }
+    }
+
+    func contains(_ message: KafkaMessage) -> Bool {
+        keys.withLock { keys in
+            !keys.isEmpty
+                && keys.contains(Key(partition: message.topicPartition, generation: message.assignmentGeneration))
+        }
     }
 }

@@ -197,8 +197,8 @@ struct DossierEventWorkerTests {
         }
     }
     /// Partition 0 goes to lane 0, partition 1 to lane 1, each its own transaction: while a lock held elsewhere
-    /// blocks lane 0 on one dossier, lane 1's dossier is written and committed; once the lock goes, lane 0
-    /// follows, and every offset is accounted for once.
+    /// blocks lane 0 on one dossier, lane 1's dossier is written and committed, and so is its next batch; once the
+    /// lock goes, lane 0 follows in order, and every offset is accounted for once.
     @Test func eachLaneCommitsOnItsOwnWhileTheOtherWaitsOnALock() async throws {
         try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
             let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
@@ -240,13 +240,17 @@ struct DossierEventWorkerTests {
             try await waitUntil { try await status(dossiers[1]) == 4 }
             #expect(try await status(dossiers[1]) == 4, "lane 1 committed")
             #expect(try await status(blocked) == 2, "lane 0 waits for the lock")
+            try await send(version: 3, type: "dossier.status-changed", data: #"{"status":5}"#)
+            try await waitUntil { try await status(dossiers[1]) == 5 }
+            #expect(try await status(dossiers[1]) == 5, "lane 1 goes on to the next batch")
+            #expect(try await status(blocked) == 2, "lane 0 still waits, its next share queued behind")
             try await blocker.run { try $0.runScript("ROLLBACK") }
-            try await waitUntil { try await status(blocked) == 4 }
-            #expect(try await status(blocked) == 4)
+            try await waitUntil { try await status(blocked) == 5 }
+            #expect(try await status(blocked) == 5)
             await worker.close()
             await running.value
-            #expect(try await count("SELECT count(*) FROM inbox", on: connection) == 4)
-            #expect(try await count("SELECT sum(next_offset)::int8 FROM consumer_position", on: connection) == 4)
+            #expect(try await count("SELECT count(*) FROM inbox", on: connection) == 6)
+            #expect(try await count("SELECT sum(next_offset)::int8 FROM consumer_position", on: connection) == 6)
             await blocker.close()
             await connection.close()
         }
