@@ -93,18 +93,18 @@ struct InboxRows {
         reasons.append(reason)
     }
 
-    func insert(in session: PostgresSession) throws {
-        if !ids.isEmpty {
-            try session.query(
-                """
-                INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
-                SELECT * FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
-                                     \(outcomes)::text[], \(reasons)::text[])
-                ON CONFLICT (event_id) DO UPDATE
-                    SET topic = excluded.topic, partition = excluded.partition, "offset" = excluded."offset",
-                        outcome = excluded.outcome, reason = excluded.reason, received_at = now()
-                    WHERE inbox.outcome IN ('rejected', 'dead_lettered')
-                """, prepared: true)
+    /// Inserts the rows; rows whose event id is in `replacing` (stored earlier as rejected or dead-lettered, and
+    /// decided again) overwrite the stored row instead. A plain insert costs PostgreSQL a quarter less than an
+    /// upsert; should another transaction insert one of the ids meanwhile, the unique violation splits the batch
+    /// and its retry finds the id handled.
+    func insert(in session: PostgresSession, replacing: Set<String> = []) throws {
+        let replaced = replacing.isEmpty ? [] : ids.indices.filter { replacing.contains(ids[$0]) }
+        if replaced.isEmpty {
+            try insertNew(in: session)
+        } else {
+            let kept = Set(replaced)
+            try subset(ids.indices.filter { !kept.contains($0) }).insertNew(in: session)
+            try subset(replaced).overwrite(in: session)
         }
         if !updates.isEmpty {
             try session.query(
@@ -115,6 +115,37 @@ struct InboxRows {
                 WHERE inbox.event_id = u.i
                 """, prepared: true)
         }
+    }
+
+    private func subset(_ indices: [Int]) -> InboxRows {
+        var rows = InboxRows()
+        for index in indices {
+            rows.append(
+                id: ids[index], topic: topics[index], partition: partitions[index], offset: offsets[index],
+                outcome: outcomes[index], reason: reasons[index])
+        }
+        return rows
+    }
+
+    private func insertNew(in session: PostgresSession) throws {
+        guard !ids.isEmpty else { return }
+        try session.query(
+            """
+            INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
+            SELECT * FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
+                                 \(outcomes)::text[], \(reasons)::text[])
+            """, prepared: true)
+    }
+
+    private func overwrite(in session: PostgresSession) throws {
+        guard !ids.isEmpty else { return }
+        try session.query(
+            """
+            UPDATE inbox SET topic = u.t, partition = u.p, "offset" = u.o, outcome = u.oc, reason = u.r, received_at = now()
+            FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
+                        \(outcomes)::text[], \(reasons)::text[]) AS u(i, t, p, o, oc, r)
+            WHERE inbox.event_id = u.i AND inbox.outcome IN ('rejected', 'dead_lettered')
+            """, prepared: true)
     }
 }
 

@@ -38,16 +38,21 @@ public struct DossierBatchWriter: Sendable {
         var application = BatchApplication(
             writer: self, records: OutboundRecords(topics: topics, workerID: workerID), deadLetters: deadLetters)
         var outcomes: [EventOutcome] = []
+        // Ids stored before: handled (a duplicate now), or rejected and dead-lettered (decided again, overwritten).
+        var replacing: Set<String> = []
+        let inboxIDs = batch.map(\.event.id) + deadLetters.map(\.outboxEventID)
+        if !inboxIDs.isEmpty {
+            for row in try session.query(
+                """
+                SELECT event_id, outcome IN ('rejected', 'dead_lettered') FROM inbox WHERE event_id = ANY(\(inboxIDs))
+                """, prepared: true)
+            {
+                let (id, isReplaceable) = try row.decode((String, Bool).self)
+                if isReplaceable { replacing.insert(id) } else { application.handled.insert(id) }
+            }
+        }
         if !batch.isEmpty {
             let codes = Set(batch.map(\.event.subject.rawValue))
-            application.handled = try Set(
-                session.query(
-                    """
-                    SELECT event_id FROM inbox
-                    WHERE event_id = ANY(\(batch.map(\.event.id))) AND outcome NOT IN ('rejected', 'dead_lettered')
-                    """, prepared: true
-                )
-                .map { try $0.decode(String.self, at: 0) })
             application.dossiers = try StoredDossier.load(
                 codes, catalogue: referenceData.router.catalogue, in: session
             ).mapValues { LoadedDossier(dossier: $0) }
@@ -65,7 +70,7 @@ public struct DossierBatchWriter: Sendable {
                     outcome: "dead_lettered", reason: letter.reason)
             }
         }
-        try application.inbox.insert(in: session)
+        try application.inbox.insert(in: session, replacing: replacing)
         try application.heldRows.write(in: session)
         try application.triage.insert(in: session)
         try application.outbox.insert(in: session)

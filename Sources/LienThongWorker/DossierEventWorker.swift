@@ -209,11 +209,19 @@ public final class DossierEventWorker: Sendable {
     /// Writes the items in one transaction; a failure a record can cause splits them in two (a prefix of each
     /// partition first, so a stored position never passes an unwritten record), down to the single record at
     /// fault, which is dead-lettered with its SQLSTATE.
+    ///
+    /// A unique violation is first taken for a race and the items written once more: another transaction (a
+    /// worker whose partitions were just revoked, or the same event in another partition) stored one of the events
+    /// or created one of the dossiers after this one read them, and the second attempt sees it as a duplicate.
     private func writeIsolatingFailures(
-        _ items: [BatchItem], on connection: PostgresConnection
+        _ items: [BatchItem], on connection: PostgresConnection, retriedConflict: Bool = false
     ) async throws -> [EventOutcome] {
         do {
             return try await write(items, on: connection)
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation && !retriedConflict {
+            logger.info(
+                "batch raced another transaction; writing it again", metadata: ["worker.error": "\(error)"])
+            return try await writeIsolatingFailures(items, on: connection, retriedConflict: true)
         } catch  where Self.isRecordAttributable(error) && items.count > 1 {
             let middle = items.count / 2
             logger.debug("splitting a failing batch", metadata: ["worker.batch_size": "\(items.count)"])

@@ -196,6 +196,61 @@ struct DossierEventWorkerTests {
             await connection.close()
         }
     }
+    /// Another transaction stores the same event while the worker writes it (a revoked worker finishing its
+    /// batch): the worker's insert waits, fails on the unique key once the other commits, and the second attempt
+    /// counts the event a duplicate; nothing is dead-lettered and the offset is accounted for.
+    @Test func anEventStoredConcurrentlyElsewhereIsADuplicateNotADeadLetter() async throws {
+        try await withStoreAndTopic(partitions: 1) { kafka, database, topic, connection in
+            let dossier = "001.00.80.H26-250702-0001"
+            let eventID = "\(dossier)-v1"
+            let blocker = try await database.connect()
+            try await blocker.run { session in
+                try session.runScript(
+                    """
+                    BEGIN;
+                    INSERT INTO inbox (event_id, topic, partition, "offset", outcome)
+                    VALUES ('\(eventID)', '\(topic)', 0, 0, 'applied')
+                    """)
+            }
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            for result in await producer.send([
+                KafkaProducerMessage(
+                    topic: topic, key: dossier,
+                    value: eventJSON(dossier: dossier, version: 1, type: "dossier.received", data: receivedData))
+            ]) {
+                _ = try result.get()
+            }
+            await producer.close()
+            let worker = try await makeWorker(kafka, database, topic: topic)
+            let running = Task { await worker.run() }
+            func waitUntil(_ condition: () async throws -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await !condition(), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            try await waitUntil {
+                try await count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
+                    on: connection) == 1
+            }
+            try await blocker.run { try $0.runScript("COMMIT") }
+            try await waitUntil {
+                try await count("SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position", on: connection)
+                    == 1
+            }
+            await worker.close()
+            await running.value
+            #expect(
+                try await count("SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position", on: connection)
+                    == 1)
+            #expect(try await count("SELECT count(*) FROM outbox WHERE topic = 'dlq'", on: connection) == 0)
+            #expect(try await count("SELECT count(*) FROM dossier", on: connection) == 0, "applied once, elsewhere")
+            await blocker.close()
+            await connection.close()
+        }
+    }
+
     /// Partition 0 goes to lane 0, partition 1 to lane 1, each its own transaction: while a lock held elsewhere
     /// blocks lane 0 on one dossier, lane 1's dossier is written and committed, and so is its next batch; once the
     /// lock goes, lane 0 follows in order, and every offset is accounted for once.
