@@ -78,6 +78,37 @@ struct DossierBatchWriterTests {
         }
     }
 
+    /// Twelve dossiers' events interleaved in one batch: each `outbox_batch` row holds exactly the records of the
+    /// dossiers `outbox_shard()` puts in its shard, in the order they were queued.
+    @Test func recordsArePackedOneRowPerShardInTheOrderTheyWereQueued() async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            let lifecycles = try (1...12).map { index in
+                try lifecycle(dossier: "001.00.80.H26-250702-\(1000 + index)", from: Int64(index * 4))
+            }
+            let batch = (0..<4).flatMap { step in lifecycles.map { $0[step] } }
+            let writer = writer
+            _ = try await connection.withTransaction { try writer.write(batch, in: $0) }
+            let misplaced = try await count(
+                "SELECT count(*) FROM outbox_batch b, unnest(b.dossiers) AS d WHERE outbox_shard(d) <> b.shard",
+                on: connection)
+            #expect(misplaced == 0)
+            let rows = try await connection.query("SELECT shard, record_count FROM outbox_batch ORDER BY id").map {
+                try $0.decode((Int32, Int32).self)
+            }
+            #expect(Set(rows.map(\.0)).count == rows.count, "one row per shard")
+            #expect(rows.count > 2 && rows.map(\.1).reduce(0, +) == 120)
+            let queued = try await connection.query(
+                "SELECT dossier, event_id FROM outbox ORDER BY batch_id, ordinal"
+            ).map { try $0.decode((String, String).self) }
+            for dossier in Set(queued.map(\.0)) {
+                let versions = queued.filter { $0.0 == dossier && $0.1.hasPrefix("status-") }.map(\.1.last)
+                #expect(versions == ["1", "2", "4"], "\(dossier)'s status records in version order")
+            }
+            await connection.close()
+        }
+    }
+
     @Test func aRedeliveredBatchIsAllDuplicatesAndChangesNothing() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)
