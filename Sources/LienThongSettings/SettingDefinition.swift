@@ -68,7 +68,7 @@ extension SettingDefinition {
             "worker.shutdown_budget_seconds", default: "25", "seconds for a graceful stop; past it, exit 1"),
         SettingDefinition("worker.relay", default: "false", "also publish the outbox from this process"),
         SettingDefinition(
-            "worker.relay_connections", default: "1",
+            "worker.relay_connections", default: "2",
             "concurrent relay rounds of a relaying process, each on its own connection, sharing the shards (1 to 8)"),
         SettingDefinition(
             "worker.batch_size", default: "1000", "records per batch transaction, 1 to 10000 (the buffer holds 20000)"),

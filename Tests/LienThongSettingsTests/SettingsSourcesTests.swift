@@ -19,7 +19,7 @@ struct SettingsSourcesTests {
         #expect(settings.topic == "dossier.events")
         #expect(settings.gapHold == .seconds(600))
         #expect(settings.httpPort == 8080)
-        #expect(settings.writeLanes == 2 && settings.relayConnections == 1)
+        #expect(settings.writeLanes == 2 && settings.relayConnections == 2)
         #expect(settings.brokers == nil)
         #expect(throws: SettingsError.self) { try settings.requiredBrokers() }
     }
