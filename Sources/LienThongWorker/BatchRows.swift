@@ -120,8 +120,8 @@ struct InboxRows {
 
     /// Inserts the rows; rows whose event id is in `replacing` (stored earlier as rejected or dead-lettered, and
     /// decided again) overwrite the stored row instead. A plain insert costs PostgreSQL a quarter less than an
-    /// upsert; should another transaction insert one of the ids meanwhile, the unique violation splits the batch
-    /// and its retry finds the id handled.
+    /// upsert; should another transaction insert one of the ids meanwhile, the unique violation makes the worker
+    /// write the batch again, and the second attempt finds the id handled.
     func insert(in session: PostgresSession, replacing: Set<String> = []) throws {
         let replaced = replacing.isEmpty ? [] : ids.indices.filter { replacing.contains(ids[$0]) }
         if replaced.isEmpty {

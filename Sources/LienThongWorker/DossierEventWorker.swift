@@ -82,15 +82,15 @@ public final class DossierEventWorker: Sendable {
 
     /// Processes batches until the consumer closes. Each lane writes its share of the batches in order, on its own:
     /// a lane waiting on PostgreSQL (a lock, a slow commit, an outage) holds up only its own partitions, while the
-    /// next batch is fetched and decoded and the other lanes go on. A lane holds at most
-    /// ``queuedPartsPerLane`` shares (the one being written included); beyond that, fetching waits.
+    /// next batch is fetched and decoded and the other lanes go on. A lane holds at most two shares (the one being
+    /// written included); beyond that, fetching waits, so memory stays bounded.
     public func run() async {
         var lanes = Array(repeating: [Task<Void, Never>](), count: connections.count)
         for await batch in consumer.batches {
             inFlight.begin()
             let shares = Dictionary(grouping: decode(batch)) { Int($0.message.partition) % connections.count }
             for lane in shares.keys.sorted() {
-                while lanes[lane].count >= Self.queuedPartsPerLane {
+                while lanes[lane].count >= Self.queuedSharesPerLane {
                     await lanes[lane].removeFirst().value
                 }
                 let previous = lanes[lane].last
@@ -111,7 +111,7 @@ public final class DossierEventWorker: Sendable {
     }
 
     /// The most shares of batches a lane holds, the one being written included.
-    static let queuedPartsPerLane = 2
+    private static let queuedSharesPerLane = 2
 
     /// Stops consuming: the batch in progress finishes (or, if it is waiting out a PostgreSQL outage, is
     /// abandoned uncommitted), offsets are committed, the consumer leaves the group.
