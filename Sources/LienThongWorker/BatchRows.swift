@@ -123,13 +123,14 @@ struct InboxRows {
     /// upsert; should another transaction insert one of the ids meanwhile, the unique violation makes the worker
     /// write the batch again, and the second attempt finds the id handled.
     func insert(in session: PostgresSession, replacing: Set<String> = []) throws {
-        let replaced = replacing.isEmpty ? [] : ids.indices.filter { replacing.contains(ids[$0]) }
-        if replaced.isEmpty {
+        if replacing.isEmpty {
             try insertNew(in: session)
         } else {
-            let kept = Set(replaced)
-            try subset(ids.indices.filter { !kept.contains($0) }).insertNew(in: session)
-            try subset(replaced).overwrite(in: session)
+            let (stored, new) = ids.indices.reduce(into: ([Int](), [Int]())) { split, index in
+                if replacing.contains(ids[index]) { split.0.append(index) } else { split.1.append(index) }
+            }
+            try subset(new).insertNew(in: session)
+            try subset(stored).overwrite(in: session)
         }
         if !updates.isEmpty {
             try session.query(

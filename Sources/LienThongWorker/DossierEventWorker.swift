@@ -89,12 +89,11 @@ public final class DossierEventWorker: Sendable {
         for await batch in consumer.batches {
             inFlight.begin()
             let shares = Dictionary(grouping: decode(batch)) { Int($0.message.partition) % connections.count }
-            for lane in shares.keys.sorted() {
+            for (lane, share) in shares.sorted(by: { $0.key < $1.key }) {
                 while lanes[lane].count >= Self.queuedSharesPerLane {
                     await lanes[lane].removeFirst().value
                 }
                 let previous = lanes[lane].last
-                let share = shares[lane]!
                 inFlight.begin()
                 lanes[lane].append(
                     Task {

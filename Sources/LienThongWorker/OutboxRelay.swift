@@ -109,11 +109,11 @@ public final class OutboxRelay: Sendable {
                     let correlationIDs = try row.decode([String?].self, at: 8)
                     let extraHeaders = try row.decode([PostgresJSONB].self, at: 9)
                     let count = topics.count
-                    guard [keys, eventIDs, eventTypes].allSatisfy({ $0.count == count }), payloads.count == count,
-                        correlationIDs.count == count, extraHeaders.count == count
-                    else {
-                        throw OutboxRelayError.malformedRow(id)
-                    }
+                    let counts = [
+                        keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count,
+                        extraHeaders.count,
+                    ]
+                    guard counts.allSatisfy({ $0 == count }) else { throw OutboxRelayError.malformedRow(id) }
                     for index in 0..<count {
                         var headers = [
                             KafkaHeader(name: "ce_id", string: eventIDs[index]),

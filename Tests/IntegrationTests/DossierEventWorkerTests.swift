@@ -17,6 +17,14 @@ private func eventJSON(dossier: String, version: Int, type: String, data: String
 private let receivedData =
     #"{"procedure":"1.001193","commune":"00004","channel":"online","applicant":{"name":"Lê Thị Hoa"}}"#
 
+/// Polls `condition` every 100 ms until it holds or a minute has passed (the caller's expectations say which).
+private func waitUntil(_ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while try await !condition(), ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
 @Suite("Worker: consume → decode → persist against the embedded broker and the throwaway PostgreSQL")
 struct DossierEventWorkerTests {
     let logger = Logger(label: "lienthong.test")
@@ -223,12 +231,6 @@ struct DossierEventWorkerTests {
             await producer.close()
             let worker = try await makeWorker(kafka, database, topic: topic)
             let running = Task { await worker.run() }
-            func waitUntil(_ condition: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await !condition(), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
             try await waitUntil {
                 try await count(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
@@ -274,12 +276,6 @@ struct DossierEventWorkerTests {
             func status(_ dossier: String) async throws -> Int {
                 try await count(
                     "SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
-            }
-            func waitUntil(_ condition: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await !condition(), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
             }
             let worker = try await makeWorker(kafka, database, topic: topic)
             let running = Task { await worker.run() }
