@@ -48,8 +48,7 @@ public struct TestPostgresCluster: Sendable {
             ],
             asPostgresUser: true)
         var lastError: (any Error)?
-        for _ in 0..<8 {
-            let port = Int.random(in: 20_000..<60_000)
+        for port in TestPorts.random(count: 8) {
             do {
                 try await startServer(
                     binaries: binaries, data: data, socket: socket, port: port, log: root + "/server.log")

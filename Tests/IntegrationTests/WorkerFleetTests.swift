@@ -42,7 +42,7 @@ struct WorkerFleetTests {
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
             ]
             func inboxCount() async throws -> Int { try await count("SELECT count(*) FROM inbox", on: connection) }
-            let ports = (0..<3).map { _ in Int.random(in: 20_000..<60_000) }
+            let ports = TestPorts.random(count: 3)
             let first = try runLienThong(arguments + ["--worker-id", "a", "--http-port", String(ports[0])])
             let second = try runLienThong(arguments + ["--worker-id", "b", "--http-port", String(ports[1])])
             let started = ContinuousClock.now
@@ -164,7 +164,6 @@ struct WorkerFleetTests {
     }
 }
 
-/// Starts the `lienthong` executable; its output is discarded unless a pipe is given.
 /// Runs `lienthong` to its end: exit status and combined output.
 func runLienThongToEnd(
     _ arguments: [String], environment: [String: String]? = nil
@@ -176,6 +175,7 @@ func runLienThongToEnd(
     return (process.terminationStatus, text)
 }
 
+/// Starts the `lienthong` executable; its output is discarded unless a pipe is given.
 func runLienThong(_ arguments: [String], output: Pipe? = nil, environment: [String: String]? = nil) throws -> Process {
     let process = Process()
     process.executableURL = lienThongExecutable
