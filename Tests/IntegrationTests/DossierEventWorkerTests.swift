@@ -306,4 +306,96 @@ struct DossierEventWorkerTests {
             await connection.close()
         }
     }
+
+    /// The worker closes while PostgreSQL keeps refusing a share of partition 0: that share is given up
+    /// uncommitted, and so is the share queued behind it, though the store would take that one (storing its
+    /// position would skip the given-up record for good). The close revokes the partition, and the lane's
+    /// abandoned-partition guard covers the moment before the revocation. The next worker reads both again from
+    /// the stored position and applies them in order.
+    @Test func closingDuringAnOutageGivesUpTheShareAndTheOneQueuedBehindIt() async throws {
+        try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
+            let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
+            func send(version: Int, type: String, data: String, partitions: [Int] = [0, 1]) async throws {
+                let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+                for result in await producer.send(
+                    partitions.map { partition in
+                        KafkaProducerMessage(
+                            topic: topic, partition: Int32(partition), key: Array(dossiers[partition].utf8),
+                            value: Array(
+                                eventJSON(dossier: dossiers[partition], version: version, type: type, data: data).utf8))
+                    })
+                {
+                    _ = try result.get()
+                }
+                await producer.close()
+            }
+            func status(_ dossier: String) async throws -> Int {
+                try await count(
+                    "SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
+            }
+            func storedPosition(partition: Int) async throws -> Int {
+                try await count(
+                    "SELECT coalesce(max(next_offset), 0) FROM consumer_position WHERE partition = \(Int32(partition))",
+                    on: connection)
+            }
+            // The store refuses, as a transient failure (class 53), every transaction that would account for
+            // partition 0's second record: that share is retried until the worker gives it up.
+            try await connection.run { session in
+                try session.runScript(
+                    """
+                    CREATE FUNCTION refuse_second_record() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF NEW.partition = 0 AND NEW.next_offset = 2 THEN
+                            RAISE EXCEPTION 'simulated outage' USING ERRCODE = '53000';
+                        END IF;
+                        RETURN NEW;
+                    END $$;
+                    CREATE TRIGGER refuse_second_record BEFORE INSERT ON consumer_position
+                        FOR EACH ROW EXECUTE FUNCTION refuse_second_record();
+                    """)
+            }
+            let worker = try await makeWorker(kafka, database, topic: topic)
+            let running = Task { await worker.run() }
+            try await send(version: 1, type: "dossier.received", data: receivedData)
+            try await waitUntil { try await count("SELECT count(*) FROM inbox", on: connection) == 2 }
+
+            // Partition 0's second record waits on a lock, so its partition is not paused yet when the third is
+            // fetched; lane 1 writing its own third record shows that batch was fetched and lane 0's share of it
+            // queued behind the waiting one.
+            let blocker = try await database.connect()
+            try await blocker.run { session in
+                try session.runScript("BEGIN; SELECT 1 FROM dossier WHERE code = '\(dossiers[0])' FOR UPDATE")
+            }
+            try await send(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#, partitions: [0])
+            try await waitUntil {
+                try await count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
+                    on: connection) == 1
+            }
+            try await send(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#, partitions: [1])
+            try await send(version: 3, type: "dossier.status-changed", data: #"{"status":5}"#)
+            try await waitUntil { try await status(dossiers[1]) == 5 }
+            #expect(try await status(dossiers[1]) == 5, "lane 1 wrote the third batch")
+            try await blocker.run { try $0.runScript("ROLLBACK") }
+            await blocker.close()
+            try await Task.sleep(for: .milliseconds(500))  // lane 0 fails, backs off, retries
+            await worker.close()
+            await running.value
+            #expect(try await status(dossiers[0]) == 2, "neither of partition 0's later records was written")
+            #expect(try await storedPosition(partition: 0) == 1, "the stored position stops at the abandoned record")
+            #expect(try await count("SELECT count(*) FROM inbox WHERE outcome = 'held'", on: connection) == 0)
+
+            // The outage ends; the next worker resumes at the abandoned record and applies both, in order.
+            try await connection.query("DROP TRIGGER refuse_second_record ON consumer_position")
+            let restarted = try await makeWorker(kafka, database, topic: topic)
+            let runningAgain = Task { await restarted.run() }
+            try await waitUntil { try await status(dossiers[0]) == 5 }
+            await restarted.close()
+            await runningAgain.value
+            #expect(try await status(dossiers[0]) == 5)
+            #expect(try await storedPosition(partition: 0) == 3)
+            #expect(try await count("SELECT count(*) FROM inbox", on: connection) == 6)
+            await connection.close()
+        }
+    }
 }
