@@ -171,6 +171,41 @@ struct OutboxRelayTests {
         }
     }
 
+    /// A packed row's arrays are parallel: the store refuses one whose arrays differ in length, and a relay that
+    /// meets one anyway (the check dropped) names the row and publishes and marks nothing of its round.
+    @Test func aRowWhoseArraysDifferInLengthIsRefusedAndNeverHalfPublished() async throws {
+        try await withStoreAndBroker(topic: "malformed") { database, kafka, topic, connection, producer in
+            @discardableResult
+            func insertMalformedRow() async throws -> Int64 {
+                try await connection.query(
+                    """
+                    INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads,
+                                              dossiers, correlation_ids, headers)
+                    VALUES (0, 2, ARRAY[\(topic), \(topic)], ARRAY['k1', 'k2'], ARRAY['m1', 'm2'], ARRAY['t', 't'],
+                            ARRAY['\\x7b7d'::bytea], ARRAY['k1', 'k2'], ARRAY[NULL, NULL]::text[], ARRAY['{}', '{}']::jsonb[])
+                    RETURNING id
+                    """)[0].decode(Int64.self, at: 0)
+            }
+            await #expect {
+                try await insertMalformedRow()
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == .checkViolation
+            }
+
+            try await connection.query("ALTER TABLE outbox_batch DROP CONSTRAINT outbox_batch_parallel_arrays")
+            let row = try await insertMalformedRow()
+            let relay = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            await #expect {
+                try await relay.publishPending()
+            } throws: { error in
+                "\(error)" == "outbox_batch row \(row) has arrays of different lengths"
+            }
+            #expect(
+                try await count("SELECT count(*) FROM outbox_batch WHERE published_at IS NULL", on: connection) == 1)
+            #expect(try await publishedIDs(kafka, topic: topic, count: 0).isEmpty)
+        }
+    }
+
     @Test func theRelaysOfAProcessWakeOnNotify() async throws {
         try await withStoreAndBroker(topic: "notify") { database, kafka, topic, connection, producer in
             let relays = [
