@@ -53,23 +53,25 @@ struct OutboxRows {
         for index in records.indices {
             byShard[shardOf[records[index].dossier]!, default: []].append(index)
         }
-        // Each shard's records, in the order they were queued, one shard after the other; a row is a slice.
-        var ordered: [OutboxRecord] = []
-        ordered.reserveCapacity(records.count)
+        // Each shard's records, in the order they were queued, one shard after the other; a row is a slice. The
+        // columns are gathered through the indices (copying whole records would retain and release every field).
+        var order: [Int] = []
+        order.reserveCapacity(records.count)
         var rows: (shards: [Int32], first: [Int32], last: [Int32]) = ([], [], [])
         for shard in byShard.keys.sorted() {
             rows.shards.append(shard)
-            rows.first.append(Int32(ordered.count + 1))
-            ordered += byShard[shard]!.map { records[$0] }
-            rows.last.append(Int32(ordered.count))
+            rows.first.append(Int32(order.count + 1))
+            order += byShard[shard]!
+            rows.last.append(Int32(order.count))
         }
-        let headers = ordered.map { record -> PostgresJSONB in
-            guard !record.headers.isEmpty else { return Self.noHeaders }
+        let headers = order.map { index -> PostgresJSONB in
+            let fields = records[index].headers
+            guard !fields.isEmpty else { return Self.noHeaders }
             var json = JSONWriter(capacity: 16)
-            var index = 0
-            while index + 1 < record.headers.count {
-                json.field(named: record.headers[index], record.headers[index + 1])
-                index += 2
+            var field = 0
+            while field + 1 < fields.count {
+                json.field(named: fields[field], fields[field + 1])
+                field += 2
             }
             return PostgresJSONB(utf8: json.finish())
         }
@@ -79,10 +81,12 @@ struct OutboxRows {
                                       correlation_ids, headers)
             SELECT s::int2, l - f + 1, t[f:l], k[f:l], i[f:l], y[f:l], p[f:l], d[f:l], c[f:l], h[f:l]
             FROM unnest(\(rows.shards)::int4[], \(rows.first)::int4[], \(rows.last)::int4[]) AS r(s, f, l)
-            CROSS JOIN (SELECT \(ordered.map(\.topic))::text[], \(ordered.map(\.key))::text[],
-                               \(ordered.map(\.eventID))::text[], \(ordered.map(\.type))::text[],
-                               \(ordered.map { PostgresBytes($0.payload) })::bytea[], \(ordered.map(\.dossier))::text[],
-                               \(ordered.map(\.correlationID))::text[], \(headers)::jsonb[]) AS a(t, k, i, y, p, d, c, h)
+            CROSS JOIN (SELECT \(order.map { records[$0].topic })::text[], \(order.map { records[$0].key })::text[],
+                               \(order.map { records[$0].eventID })::text[], \(order.map { records[$0].type })::text[],
+                               \(order.map { PostgresBytes(records[$0].payload) })::bytea[],
+                               \(order.map { records[$0].dossier })::text[],
+                               \(order.map { records[$0].correlationID })::text[], \(headers)::jsonb[])
+                 AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
             """, prepared: true)
         try session.query("SELECT pg_notify('lienthong_outbox', '')")

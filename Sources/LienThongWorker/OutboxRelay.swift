@@ -52,19 +52,22 @@ public final class OutboxRelay: Sendable {
         try await publishPending(markingPublished: true)
     }
 
-    /// One pending record and the outbox row it is packed in.
-    private struct PendingRecord {
-        var row: Int64
-        var shard: Int32
-        var message: KafkaProducerMessage
-        var createdAt: Date
+    /// A round's pending records in publication order, with the outbox row each is packed in (columns, so the
+    /// messages go to the producer without copying records).
+    private struct PendingRecords {
+        var rows: [Int64] = []
+        var shards: [Int32] = []
+        var createdAt: [Date] = []
+        var messages: [KafkaProducerMessage] = []
+
+        var isEmpty: Bool { messages.isEmpty }
     }
 
     /// - Parameter markingPublished: false simulates a crash between the broker's confirmation and the mark.
     @_spi(Testing)
     public func publishPending(markingPublished: Bool) async throws -> Int {
         let limit = Int64(batchSize)
-        let records = try await connection.run { session -> [PendingRecord] in
+        let records = try await connection.run { session -> PendingRecords in
             try session.runScript("BEGIN")
             do {
                 // At most half the shards that have pending rows per round, starting where the last round
@@ -84,7 +87,7 @@ public final class OutboxRelay: Sendable {
                     LIMIT \(Int64(Self.shardsPerRound))
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
-                guard !shards.isEmpty else { return [] }
+                guard !shards.isEmpty else { return PendingRecords() }
                 // The rows that fit in `limit` records, in id order (the first one whatever its size), with their
                 // arrays whole: unpacked here, in order, rather than row by row in SQL.
                 let rows = try session.query(
@@ -98,7 +101,7 @@ public final class OutboxRelay: Sendable {
                     WHERE before < \(limit)
                     ORDER BY id
                     """, prepared: true)
-                var records: [PendingRecord] = []
+                var records = PendingRecords()
                 for row in rows {
                     let (id, shard, createdAt) = try row.decode((Int64, Int32, Date).self)
                     let topics = try row.decode([String].self, at: 3)
@@ -123,13 +126,13 @@ public final class OutboxRelay: Sendable {
                             headers.append(KafkaHeader(name: "correlation_id", string: correlation))
                         }
                         headers += Self.extraHeaders(extraHeaders[index])
-                        records.append(
-                            PendingRecord(
-                                row: id, shard: shard,
-                                message: KafkaProducerMessage(
-                                    topic: topics[index], key: Array(keys[index].utf8), value: payloads[index].bytes,
-                                    headers: headers),
-                                createdAt: createdAt))
+                        records.rows.append(id)
+                        records.shards.append(shard)
+                        records.createdAt.append(createdAt)
+                        records.messages.append(
+                            KafkaProducerMessage(
+                                topic: topics[index], key: Array(keys[index].utf8), value: payloads[index].bytes,
+                                headers: headers))
                     }
                 }
                 return records
@@ -142,16 +145,16 @@ public final class OutboxRelay: Sendable {
             try await connection.run { try $0.runScript("COMMIT") }
             return 0
         }
-        let results = await producer.send(records.map(\.message))
+        let results = await producer.send(records.messages)
         // Only rows whose records were all confirmed are marked, and none after an unmarked row of the same shard:
         // those go out again behind it next round (same event ids), so a dossier's records are never seen out of
         // order.
         let markable = Self.markableInOrder(
-            rows: records.map(\.row), shards: records.map(\.shard), confirmed: results.map { (try? $0.get()) != nil })
-        let delivered = records.filter { markable.contains($0.row) }
-        if delivered.count < records.count {
+            rows: records.rows, shards: records.shards, confirmed: results.map { (try? $0.get()) != nil })
+        let delivered = records.rows.indices.filter { markable.contains(records.rows[$0]) }
+        if delivered.count < records.rows.count {
             logger.warning(
-                "outbox records not confirmed", metadata: ["outbox.failed": "\(records.count - delivered.count)"])
+                "outbox records not confirmed", metadata: ["outbox.failed": "\(records.rows.count - delivered.count)"])
         }
         let mark = markingPublished
         try await connection.run { session in
@@ -174,7 +177,8 @@ public final class OutboxRelay: Sendable {
         guard mark else { return 0 }
         let now = Date()
         metrics.recordPublished(
-            count: delivered.count, waits: delivered.map { Duration.seconds(now.timeIntervalSince($0.createdAt)) })
+            count: delivered.count,
+            waits: delivered.map { Duration.seconds(now.timeIntervalSince(records.createdAt[$0])) })
         return delivered.count
     }
 
