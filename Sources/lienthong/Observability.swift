@@ -69,8 +69,9 @@ enum Observability {
         return logger
     }
 
-    /// The HTTP surface as a service when `http.port` is not 0. A port it cannot bind is logged, not fatal: the
-    /// worker's job is the topic, and the failing probe says the rest.
+    /// The HTTP surface as a service when `http.port` is not 0. A port it cannot listen on stops the process
+    /// (gracefully, then exit 1) with an error naming `http.port`: probes that never answer would only get it
+    /// restarted later, for a reason no log names.
     static func httpService(
         _ settings: ResolvedSettings, registry: PrometheusCollectorRegistry, health: HealthMonitor,
         database: PostgresConnection, readModel: DossierReadModel?, logger: Logger
@@ -82,12 +83,12 @@ enum Observability {
             onServerRunning: { port in
                 logger.info("http listening", metadata: ["http.port": "\(port)"])
             })
+        let address = "\(settings.httpHost):\(settings.httpPort)"
         return LongRunning("http") {
             do {
                 try await application.run()
             } catch {
-                logger.error("http server failed", metadata: ["http.error": "\(error)"])
-                try? await gracefulShutdown()
+                throw SettingsError(key: "http.port", reason: "cannot serve HTTP on \(address): \(error)")
             }
         }
     }
@@ -99,7 +100,14 @@ enum Observability {
         _ services: [any Service], until stopRequested: Task<Void, Never>, health: HealthMonitor, budget: Duration,
         logger: Logger
     ) async throws {
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        // A service that fails (the HTTP port taken) stops the others gracefully, and the process exits 1.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map {
+                    ServiceGroupConfiguration.ServiceConfiguration(
+                        service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                logger: logger))
         let watchdog = Mutex<Task<Void, any Error>?>(nil)
         let stopping = Task {
             await stopRequested.value
@@ -139,9 +147,9 @@ enum Observability {
 /// A service made of one operation; graceful shutdown cancels it unless it handles shutdown itself.
 struct LongRunning: Service, CustomStringConvertible {
     let description: String
-    private let operation: @Sendable () async -> Void
+    private let operation: @Sendable () async throws -> Void
 
-    init(_ name: String, _ operation: @escaping @Sendable () async -> Void) {
+    init(_ name: String, _ operation: @escaping @Sendable () async throws -> Void) {
         self.description = name
         self.operation = operation
     }
@@ -151,8 +159,8 @@ struct LongRunning: Service, CustomStringConvertible {
         LongRunning(name) { await cancelWhenGracefulShutdown { await operation() } }
     }
 
-    func run() async {
-        await operation()
+    func run() async throws {
+        try await operation()
     }
 }
 

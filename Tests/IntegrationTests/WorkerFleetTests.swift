@@ -110,6 +110,30 @@ struct WorkerFleetTests {
         }
     }
 
+    /// A worker whose HTTP port is taken (here by a broker of the embedded cluster) stops and exits 1 naming
+    /// `http.port`, instead of running without probes or metrics.
+    @Test(.enabled(if: !TestKafka.usesRealBrokers, "takes the embedded broker's port"))
+    func aTakenHTTPPortStopsTheWorkerNamingTheKey() async throws {
+        try await withTestDatabase { database in
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("dossier.events", partitions: 1)
+            let connection = try await migratedConnection(database)
+            await connection.close()
+            let takenPort = try #require(kafka.bootstrapServers.split(separator: ",").first?.split(separator: ":").last)
+            var environment = ProcessInfo.processInfo.environment
+            environment["LIENTHONG_HTTP_HOST"] = "127.0.0.1"
+            let result = try runLienThongToEnd(
+                [
+                    "worker", "--brokers", kafka.bootstrapServers, "--database-url", database.url, "--topic", topic,
+                    "--group", kafka.uniqueName("taken-port"), "--reference-data", referenceDataDirectory,
+                    "--http-port", String(takenPort),
+                ], environment: environment)
+            #expect(result.status == 1, "\(result.output)")
+            #expect(result.output.contains("http.port"), "\(result.output)")
+        }
+    }
+
     /// Every dossier: received, processing, result attached, resolved, returned (four status changes).
     private static func lifecycles(dossiers: Int, topic: String) -> [KafkaProducerMessage] {
         let steps: [(type: String, data: String)] = [
