@@ -92,7 +92,15 @@ struct DevCommand: AsyncParsableCommand {
             driver: driver, logger: logger)
         print("simulated Hanoi from \(Self.describe(start)) at \(Int(simulation.speed))× real time; Ctrl-C stops\n")
 
-        await runUntilStopped(durationSeconds: simulation.durationSeconds) { _ in await progress.show() }
+        var stopped: Set<Int> = []
+        await runUntilStopped(durationSeconds: simulation.durationSeconds) { _ in
+            await progress.show()
+            // A worker that stops early (its HTTP port taken, PostgreSQL gone) is said at once, with why.
+            for (index, worker) in fleet.enumerated() where !worker.isRunning && stopped.insert(index).inserted {
+                let log = logDirectory.appendingPathComponent("worker-\(index).log")
+                print("\n" + Self.stoppedWorkerNotice(index: index, status: worker.terminationStatus, log: log))
+            }
+        }
         simulating.cancel()
         _ = try? await simulating.value
         await driver.close()
@@ -146,6 +154,13 @@ struct DevCommand: AsyncParsableCommand {
         process.standardError = handle
         try process.run()
         return process
+    }
+
+    /// Which worker stopped, its exit status and the last lines of its log.
+    static func stoppedWorkerNotice(index: Int, status: Int32, log: URL) -> String {
+        let lines = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3)
+        return "worker \(index) stopped early (exit status \(status)); \(log.path) ends with:\n"
+            + lines.map { "  " + $0 }.joined(separator: "\n")
     }
 
     /// 07:00 on the first Monday on or after `now`'s date (Hanoi time), a working Monday when the calendar says so.

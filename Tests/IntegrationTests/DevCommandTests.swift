@@ -10,7 +10,7 @@ struct DevCommandTests {
         let dev = try runLienThong(
             [
                 "dev", "--duration-seconds", "12", "--speed", "3000", "--workers", "2", "--dossiers-per-hour", "40",
-                "--reference-data", referenceDataDirectory, "--migrations", migrationsDirectory,
+                "--reference-data", referenceDataDirectory, "--migrations", migrationsDirectory, "--http-port", "0",
             ], output: output)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         dev.waitUntilExit()
@@ -24,5 +24,26 @@ struct DevCommandTests {
         #expect((filed.map { Int($0.3)! } ?? 0) > 40, "the fleet recorded their events")
         #expect(text.contains("outbox backlog 0"), "the fleet drained before the summary")
         #expect(text.contains("exit status [0, 0]"), "the workers stopped gracefully")
+    }
+
+    /// A worker of the fleet that cannot start (its HTTP port is taken, here by a broker of another embedded
+    /// cluster) is reported while the run goes on, with its exit status and the end of its log.
+    @Test(.enabled(if: !TestKafka.usesRealBrokers, "takes an embedded broker's port"))
+    func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let taken = try #require(
+            kafka.bootstrapServers.split(separator: ",").first?.split(separator: ":").last.flatMap { Int($0) })
+        var environment = ProcessInfo.processInfo.environment
+        environment["LIENTHONG_HTTP_HOST"] = "127.0.0.1"
+        let result = try runLienThongToEnd(
+            [
+                "dev", "--duration-seconds", "6", "--speed", "3000", "--workers", "2", "--dossiers-per-hour", "40",
+                "--reference-data", referenceDataDirectory, "--migrations", migrationsDirectory,
+                "--http-port", String(taken - 1),
+            ], environment: environment)
+        #expect(result.status == 0, "the run goes on with the other worker: \(result.output)")
+        #expect(result.output.contains("worker 1 stopped early (exit status 1)"), "\(result.output)")
+        #expect(result.output.contains("configuration key http.port"), "the log's last lines say why")
     }
 }
