@@ -34,6 +34,13 @@ public final class TestKafka: Sendable {
         }
     }
 
+    /// The port an embedded broker listens on, on 127.0.0.1 (tests that need a port already taken); nil against
+    /// real brokers.
+    public var embeddedBrokerPort: Int? {
+        guard embedded != nil else { return nil }
+        return bootstrapServers.split(separator: ",").first?.split(separator: ":").last.flatMap { Int($0) }
+    }
+
     /// `base` made unique to this run (topic and group names).
     public func uniqueName(_ base: String) -> String {
         "\(base)-\(runID)"

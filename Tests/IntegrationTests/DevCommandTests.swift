@@ -32,8 +32,7 @@ struct DevCommandTests {
     func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
-        let taken = try #require(
-            kafka.bootstrapServers.split(separator: ",").first?.split(separator: ":").last.flatMap { Int($0) })
+        let taken = try #require(kafka.embeddedBrokerPort)
         var environment = ProcessInfo.processInfo.environment
         environment["LIENTHONG_HTTP_HOST"] = "127.0.0.1"
         let result = try runLienThongToEnd(

@@ -56,6 +56,30 @@ struct DossierEventWorkerTests {
         }
     }
 
+    /// Sends version `version` of `dossiers[p]` to partition `p`, for each of `partitions` (default: all).
+    private func sendEach(
+        _ dossiers: [String], _ kafka: TestKafka, topic: String, version: Int, type: String, data: String,
+        partitions: [Int]? = nil
+    ) async throws {
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        for result in await producer.send(
+            (partitions ?? Array(dossiers.indices)).map { partition in
+                KafkaProducerMessage(
+                    topic: topic, partition: Int32(partition), key: Array(dossiers[partition].utf8),
+                    value: Array(eventJSON(dossier: dossiers[partition], version: version, type: type, data: data).utf8)
+                )
+            })
+        {
+            _ = try result.get()
+        }
+        await producer.close()
+    }
+
+    /// The stored status of `dossier`, 0 while it does not exist.
+    private func dossierStatus(_ dossier: String, on connection: PostgresConnection) async throws -> Int {
+        try await count("SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
+    }
+
     @Test func eventsApplyOnceBadOnesAreDeadLetteredAndARestartResumesFromPostgres() async throws {
         try await withStoreAndTopic(partitions: 3) { kafka, database, topic, connection in
 
@@ -260,23 +284,9 @@ struct DossierEventWorkerTests {
         try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
             let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
             func send(version: Int, type: String, data: String) async throws {
-                let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
-                for result in await producer.send(
-                    dossiers.indices.map { partition in
-                        KafkaProducerMessage(
-                            topic: topic, partition: Int32(partition), key: Array(dossiers[partition].utf8),
-                            value: Array(
-                                eventJSON(dossier: dossiers[partition], version: version, type: type, data: data).utf8))
-                    })
-                {
-                    _ = try result.get()
-                }
-                await producer.close()
+                try await sendEach(dossiers, kafka, topic: topic, version: version, type: type, data: data)
             }
-            func status(_ dossier: String) async throws -> Int {
-                try await count(
-                    "SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
-            }
+            func status(_ dossier: String) async throws -> Int { try await dossierStatus(dossier, on: connection) }
             let worker = try await makeWorker(kafka, database, topic: topic)
             let running = Task { await worker.run() }
             try await send(version: 1, type: "dossier.received", data: receivedData)
@@ -316,23 +326,10 @@ struct DossierEventWorkerTests {
         try await withStoreAndTopic(partitions: 2) { kafka, database, topic, connection in
             let dossiers = ["001.00.80.H26-250702-0001", "001.00.80.H26-250702-0002"]
             func send(version: Int, type: String, data: String, partitions: [Int] = [0, 1]) async throws {
-                let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
-                for result in await producer.send(
-                    partitions.map { partition in
-                        KafkaProducerMessage(
-                            topic: topic, partition: Int32(partition), key: Array(dossiers[partition].utf8),
-                            value: Array(
-                                eventJSON(dossier: dossiers[partition], version: version, type: type, data: data).utf8))
-                    })
-                {
-                    _ = try result.get()
-                }
-                await producer.close()
+                try await sendEach(
+                    dossiers, kafka, topic: topic, version: version, type: type, data: data, partitions: partitions)
             }
-            func status(_ dossier: String) async throws -> Int {
-                try await count(
-                    "SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
-            }
+            func status(_ dossier: String) async throws -> Int { try await dossierStatus(dossier, on: connection) }
             func storedPosition(partition: Int) async throws -> Int {
                 try await count(
                     "SELECT coalesce(max(next_offset), 0) FROM consumer_position WHERE partition = \(Int32(partition))",

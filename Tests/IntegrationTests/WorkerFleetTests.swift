@@ -120,7 +120,7 @@ struct WorkerFleetTests {
             let topic = try await kafka.createTopic("dossier.events", partitions: 1)
             let connection = try await migratedConnection(database)
             await connection.close()
-            let takenPort = try #require(kafka.bootstrapServers.split(separator: ",").first?.split(separator: ":").last)
+            let takenPort = try #require(kafka.embeddedBrokerPort)
             var environment = ProcessInfo.processInfo.environment
             environment["LIENTHONG_HTTP_HOST"] = "127.0.0.1"
             let result = try runLienThongToEnd(
