@@ -75,6 +75,19 @@ struct DossierEventWorkerTests {
         await producer.close()
     }
 
+    /// Waits until one session of `database` waits on a lock (the worker's lane, blocked by the test's session).
+    private func waitUntilOneSessionWaitsOnALock(
+        _ database: TestDatabase, on connection: PostgresConnection
+    )
+        async throws
+    {
+        try await waitUntil {
+            try await count(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
+                on: connection) == 1
+        }
+    }
+
     /// The stored status of `dossier`, 0 while it does not exist.
     private func dossierStatus(_ dossier: String, on connection: PostgresConnection) async throws -> Int {
         try await count("SELECT coalesce(max(status), 0)::int8 FROM dossier WHERE code = \(dossier)", on: connection)
@@ -255,11 +268,7 @@ struct DossierEventWorkerTests {
             await producer.close()
             let worker = try await makeWorker(kafka, database, topic: topic)
             let running = Task { await worker.run() }
-            try await waitUntil {
-                try await count(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
-                    on: connection) == 1
-            }
+            try await waitUntilOneSessionWaitsOnALock(database, on: connection)
             try await blocker.run { try $0.runScript("COMMIT") }
             try await waitUntil {
                 try await count("SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position", on: connection)
@@ -364,11 +373,7 @@ struct DossierEventWorkerTests {
                 try session.runScript("BEGIN; SELECT 1 FROM dossier WHERE code = '\(dossiers[0])' FOR UPDATE")
             }
             try await send(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#, partitions: [0])
-            try await waitUntil {
-                try await count(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database.name) AND wait_event_type = 'Lock'",
-                    on: connection) == 1
-            }
+            try await waitUntilOneSessionWaitsOnALock(database, on: connection)
             try await send(version: 2, type: "dossier.status-changed", data: #"{"status":4}"#, partitions: [1])
             try await send(version: 3, type: "dossier.status-changed", data: #"{"status":5}"#)
             try await waitUntil { try await status(dossiers[1]) == 5 }
