@@ -116,7 +116,8 @@ struct JSONWriter {
         comma()
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: "\":".utf8)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     private mutating func appendNull() {
@@ -126,9 +127,17 @@ struct JSONWriter {
     /// A JSON string literal: quote, backslash and control characters escaped, everything else as is.
     private mutating func appendString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
-        // Codes, names and timestamps rarely need escaping: copy those whole rather than byte by byte.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: text.utf8)
+        // Codes, names and timestamps rarely need escaping: scan their contiguous UTF-8 and copy it whole rather
+        // than byte by byte (the scan through `String.UTF8View` cost more than the copy).
+        var contiguous = text
+        let copiedWhole = contiguous.withUTF8 { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copiedWhole {
             bytes.append(UInt8(ascii: "\""))
             return
         }
