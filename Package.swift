@@ -117,10 +117,7 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            // jemalloc replaces glibc's allocator: the worker allocates and frees many small buffers on several
-            // threads, and glibc's malloc and free took ≈15 % of its CPU (README, "Measured").
-            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+            ]
         ),
 
         .testTarget(name: "LienThongKafkaTests", dependencies: ["LienThongKafka"]),

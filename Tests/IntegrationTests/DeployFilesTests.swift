@@ -151,8 +151,7 @@ struct DeployFilesTests {
         #expect(stages.count == 2)
         #expect(stages.first?.0.hasPrefix("swift:") == true)
         #expect(stages.last?.0.contains("slim") == true)
-        #expect(
-            dockerfile.contains("librdkafka1") && dockerfile.contains("libpq5") && dockerfile.contains("libjemalloc2"))
+        #expect(dockerfile.contains("librdkafka1") && dockerfile.contains("libpq5"))
         #expect(dockerfile.contains(/(?m)^USER 10001/))
     }
 }
