@@ -128,9 +128,8 @@ struct ConsumerPollLoop: Sendable {
         state.discard([seek.topicPartition])
         let result = RDKafkaTopicPartitionList.withNew([(seek.topicPartition, seek.offset)]) {
             list -> Result<Void, KafkaError> in
-            // A bounded wait so that errors are reported; the seek itself is served by librdkafka's threads, which
-            // can take seconds on a loaded machine (5 s proved too short with two busy cores).
-            if let error = rd_kafka_seek_partitions(handle, list.pointer, 30_000) {
+            // A bounded wait (30 s) so that errors are reported; the seek itself is served by librdkafka's threads.
+            if let error = rd_kafka_seek_partitions(handle, list.pointer, Self.seekTimeoutArgument) {
                 defer { rd_kafka_error_destroy(error) }
                 return .failure(KafkaError(code: .partitionOperation, responseError: rd_kafka_error_code(error)))
             }
@@ -141,6 +140,12 @@ struct ConsumerPollLoop: Sendable {
         }
         seek.continuation.resume(returning: result)
     }
+
+    /// The timeout to give `rd_kafka_seek_partitions` for a 30 s wait. librdkafka before 2.1.0 (Debian ships 2.0.2)
+    /// waits for the seek's result with the remaining milliseconds taken as microseconds (fixed upstream by
+    /// pull request 4230): 30,000 meant a 30 ms wait, and a seek whose broker thread was busy failed as timed out.
+    /// There, 30,000,000 waits the intended 30 s.
+    static let seekTimeoutArgument: Int32 = rd_kafka_version() < 0x0201_0000 ? 30_000_000 : 30_000
 
     private static func milliseconds(until deadline: ContinuousClock.Instant, atMost limit: Int32) -> Int32 {
         let remaining = deadline - .now
