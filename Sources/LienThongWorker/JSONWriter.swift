@@ -131,7 +131,7 @@ struct JSONWriter {
         // than byte by byte (the scan through `String.UTF8View` cost more than the copy).
         var contiguous = text
         let copiedWhole = contiguous.withUTF8 { utf8 in
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
                 return false
             }
             bytes.append(contentsOf: utf8)
