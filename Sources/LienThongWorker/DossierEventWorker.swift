@@ -416,30 +416,3 @@ private final class InFlightBatch: Sendable {
         if mustWait { _ = semaphore.wait(timeout: .now() + 20) }
     }
 }
-
-/// Partitions, per assignment generation, whose records a lane gave up writing (the worker is closing or the
-/// partition was revoked): their later records are not written either, so no stored position passes a record that
-/// was not written. The next owner, or this worker's next assignment, reads them again from the stored position.
-private final class AbandonedPartitions: Sendable {
-    private struct Key: Hashable {
-        var partition: KafkaTopicPartition
-        var generation: UInt64
-    }
-
-    private let keys = Mutex(Set<Key>())
-
-    func insert(_ messages: [KafkaMessage]) {
-        keys.withLock { keys in
-            for message in messages {
-                keys.insert(Key(partition: message.topicPartition, generation: message.assignmentGeneration))
-            }
-        }
-    }
-
-    func contains(_ message: KafkaMessage) -> Bool {
-        keys.withLock { keys in
-            !keys.isEmpty
-                && keys.contains(Key(partition: message.topicPartition, generation: message.assignmentGeneration))
-        }
-    }
-}

@@ -126,8 +126,7 @@ struct DevCommand: AsyncParsableCommand {
                     + """
                     simulated \(Self.describe(start)) → \(Self.describe(driver.now)) (\(Int(simulation.speed))× real time)
                     worker logs: \(logDirectory.path)/worker-*.log (exit status \(fleet.map(\.terminationStatus)))
-                    while it ran: metrics at http://127.0.0.1:\(httpPort)/metrics, the status API at \
-                    http://127.0.0.1:\(httpPort)/v1/dossiers/{code} and /v1/stats (Deploy/openapi.yaml)
+                    while it ran: \(Self.endpointsLine(workers: workers, httpPort: httpPort, stopped: stopped))
                     check it:    lienthong reconcile (against your own brokers and database after `lienthong worker`)
                     """)
         await progress.close()
@@ -154,6 +153,17 @@ struct DevCommand: AsyncParsableCommand {
         process.standardError = handle
         try process.run()
         return process
+    }
+
+    /// Where the fleet's HTTP surfaces were while it ran: every worker's metrics, and the status API of the first
+    /// worker that ran to the end (a worker that stopped early served nothing).
+    static func endpointsLine(workers: Int, httpPort: Int, stopped: Set<Int>) -> String {
+        guard httpPort > 0 else { return "no HTTP surfaces (--http-port 0)" }
+        let serving = (0..<workers).filter { !stopped.contains($0) }
+        guard let first = serving.first else { return "no worker served HTTP to the end" }
+        let metrics = serving.map { "http://127.0.0.1:\(httpPort + $0)/metrics" }.joined(separator: " ")
+        return "metrics at \(metrics), the status API at http://127.0.0.1:\(httpPort + first)/v1/dossiers/{code} "
+            + "and /v1/stats (Deploy/openapi.yaml)"
     }
 
     /// Which worker stopped, its exit status and the last lines of its log.

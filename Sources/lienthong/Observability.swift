@@ -71,22 +71,27 @@ enum Observability {
 
     /// The HTTP surface as a service when `http.port` is not 0. A port it cannot listen on stops the process
     /// (gracefully, then exit 1) with an error naming `http.port`: probes that never answer would only get it
-    /// restarted later, for a reason no log names.
+    /// restarted later, for a reason no log names. A server that fails after it listened stops the process the
+    /// same way, with an error that says so instead of blaming the setting.
     static func httpService(
         _ settings: ResolvedSettings, registry: PrometheusCollectorRegistry, health: HealthMonitor,
         database: PostgresConnection, readModel: DossierReadModel?, logger: Logger
     ) -> (any Service)? {
         guard settings.httpPort > 0 else { return nil }
+        let listening = Atomic(false)
         let application = OperationsServer.build(
             host: settings.httpHost, port: settings.httpPort, health: health, registry: registry,
             database: database, readModel: readModel, logger: logger,
             onServerRunning: { port in
+                listening.store(true, ordering: .releasing)
                 logger.info("http listening", metadata: ["http.port": "\(port)"])
             })
         let address = "\(settings.httpHost):\(settings.httpPort)"
         return LongRunning("http") {
             do {
                 try await application.run()
+            } catch  where listening.load(ordering: .acquiring) {
+                throw HTTPServerFailure(address: address, underlying: error)
             } catch {
                 throw SettingsError(key: "http.port", reason: "cannot serve HTTP on \(address): \(error)")
             }
@@ -162,6 +167,14 @@ struct LongRunning: Service, CustomStringConvertible {
     func run() async throws {
         try await operation()
     }
+}
+
+/// The HTTP server stopped with an error after it had started listening (not a setting's fault).
+struct HTTPServerFailure: Error, CustomStringConvertible {
+    let address: String
+    let underlying: any Error
+
+    var description: String { "the HTTP server on \(address) failed after it started listening: \(underlying)" }
 }
 
 /// Resumes a continuation with the first answer given; later answers are dropped.

@@ -27,7 +27,8 @@ struct DevCommandTests {
     }
 
     /// A worker of the fleet that cannot start (its HTTP port is taken, here by a broker of another embedded
-    /// cluster) is reported while the run goes on, with its exit status and the end of its log.
+    /// cluster) is reported while the run goes on, with its exit status and the end of its log; the summary names
+    /// the surfaces of the worker that served to the end.
     @Test(.enabled(if: !TestKafka.usesRealBrokers, "takes an embedded broker's port"))
     func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() throws {
         let kafka = try TestKafka()
@@ -39,10 +40,13 @@ struct DevCommandTests {
             [
                 "dev", "--duration-seconds", "6", "--speed", "3000", "--workers", "2", "--dossiers-per-hour", "40",
                 "--reference-data", referenceDataDirectory, "--migrations", migrationsDirectory,
-                "--http-port", String(taken - 1),
+                "--http-port", String(taken),
             ], environment: environment)
         #expect(result.status == 0, "the run goes on with the other worker: \(result.output)")
-        #expect(result.output.contains("worker 1 stopped early (exit status 1)"), "\(result.output)")
+        #expect(result.output.contains("worker 0 stopped early (exit status 1)"), "\(result.output)")
         #expect(result.output.contains("configuration key http.port"), "the log's last lines say why")
+        let endpoints = result.output.split(separator: "\n").first { $0.hasPrefix("while it ran:") } ?? ""
+        #expect(endpoints.contains("127.0.0.1:\(taken + 1)/v1/dossiers"), "worker 1 served: \(endpoints)")
+        #expect(!endpoints.contains("127.0.0.1:\(taken)/"), "worker 0 served nothing: \(endpoints)")
     }
 }
