@@ -14,7 +14,9 @@ struct HistoryRows {
         hashes.append(PostgresBytes(hash))
     }
 
-    func insert(in session: PostgresSession) throws {
+    ///
+    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
+    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !records.isEmpty else { return }
         try session.query(
             """
@@ -41,7 +43,9 @@ struct OutboxRows {
     /// the relays. The shards come from `outbox_shard()`, their one definition; the records are grouped by shard
     /// here, so PostgreSQL stores slices of the arrays as sent instead of unnesting, sorting and aggregating every
     /// record again (which cost it about seven times as much).
-    func insert(in session: PostgresSession) throws {
+    ///
+    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
+    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !records.isEmpty else { return }
         let dossiers = Array(Set(records.map(\.dossier)))
         let shards = try session.query(
@@ -75,7 +79,7 @@ struct OutboxRows {
             }
             return PostgresJSONB(utf8: json.finish())
         }
-        try session.query(
+        let inserted = try session.query(
             """
             INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                       correlation_ids, headers)
@@ -88,7 +92,16 @@ struct OutboxRows {
                                \(order.map { records[$0].correlationID })::text[], \(headers)::jsonb[])
                  AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
+            RETURNING id, shard::int4
             """, prepared: true)
+        if let cache {
+            for row in inserted {
+                let (id, shard) = try row.decode((Int64, Int32).self)
+                guard let slot = rows.shards.firstIndex(of: shard) else { continue }
+                let slice = order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]
+                cache.remember(id: id, messages: slice.map { records[$0].publishedMessage })
+            }
+        }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
     }
 
@@ -248,7 +261,9 @@ struct TriageRows {
     }
 
     /// One open triage entry per dossier and reason; a second is not added.
-    func insert(in session: PostgresSession) throws {
+    ///
+    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
+    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !dossiers.isEmpty else { return }
         try session.query(
             """

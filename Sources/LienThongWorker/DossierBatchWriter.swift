@@ -22,6 +22,8 @@ public struct DossierBatchWriter: Sendable {
     public var resumePolicy = SLAResumePolicy.restartFullDuration
     /// Provinces whose policy differs from ``resumePolicy``, by the receiving point's province.
     public var resumePolicyByProvince: [ProvinceCode: SLAResumePolicy] = [:]
+    /// Where the outbox rows written are remembered for this process's relays (nil: they read them back).
+    public var outboxCache: OutboxRecordCache?
     private let decoder = InboundEventDecoder()
 
     public init(consumerGroup: String, referenceData: ReferenceData) {
@@ -73,7 +75,7 @@ public struct DossierBatchWriter: Sendable {
         try application.inbox.insert(in: session, replacing: replacing)
         try application.heldRows.write(in: session)
         try application.triage.insert(in: session)
-        try application.outbox.insert(in: session)
+        try application.outbox.insert(in: session, remembering: outboxCache)
         try application.history.insert(in: session)
         try StoredDossier.save(application.dossiers.values.filter(\.isChanged).map(\.dossier), in: session)
         try savePositions(

@@ -1,5 +1,6 @@
 import Foundation
 import LienThongDomain
+import LienThongKafka
 
 /// One record queued in the outbox, published by the relay exactly as built here.
 struct OutboxRecord {
@@ -15,6 +16,42 @@ struct OutboxRecord {
     var correlationID: String?
     /// Extra headers as name, value pairs (dead-letter metadata); never personal data.
     var headers: [String] = []
+}
+
+extension OutboxRecord {
+    /// The message a relay publishes for this record.
+    var publishedMessage: KafkaProducerMessage {
+        var extraHeaders: [String: String] = [:]
+        var field = 0
+        while field + 1 < headers.count {
+            extraHeaders[headers[field]] = headers[field + 1]
+            field += 2
+        }
+        return Self.publishedMessage(
+            topic: topic, key: key, eventID: eventID, type: type, payload: payload, correlationID: correlationID,
+            extraHeaders: extraHeaders)
+    }
+
+    /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
+    /// `ce_source`, `correlation_id` when there is one, then the extra headers sorted by name.
+    static func publishedMessage(
+        topic: String, key: String, eventID: String, type: String, payload: [UInt8], correlationID: String?,
+        extraHeaders: [String: String]
+    ) -> KafkaProducerMessage {
+        var headers = [
+            KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: type), sourceHeader,
+        ]
+        if let correlationID {
+            headers.append(KafkaHeader(name: "correlation_id", string: correlationID))
+        }
+        if !extraHeaders.isEmpty {
+            headers += extraHeaders.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, string: $0.value) }
+        }
+        return KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload, headers: headers)
+    }
+
+    /// Every record's `ce_source` header (made once, not per record).
+    private static let sourceHeader = KafkaHeader(name: "ce_source", string: "/lienthong")
 }
 
 /// Builds the outbound records (`Schemas/*.schema.json`): status events, SLA warnings, work items, portal sync

@@ -24,21 +24,22 @@ public final class OutboxRelay: Sendable {
     private let nextShard = Atomic<Int32>(0)
     private let logger: Logger
     private let metrics: WorkerMetrics
+    private let cache: OutboxRecordCache?
     /// The number of outbox shards (a hash of the dossier code); each is published by one relay at a time.
     public static let shardCount = 16
     /// The most shards one round takes.
     static let shardsPerRound = Int32(shardCount / 2)
-    /// Every record's `ce_source` header (made once, not per record).
-    private static let sourceHeader = KafkaHeader(name: "ce_source", string: "/lienthong")
     /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
     /// Creates a relay with its own connection (it holds a transaction open while producing); a round publishes
     /// the rows that fit in `batchSize` records (at least one row).
+    /// - Parameter cache: rows this process's workers wrote, published from memory when found there.
     public init(
         connection: PostgresConnection, producer: KafkaProducer, batchSize: Int = 4000,
-        metrics: WorkerMetrics = .shared, logger: Logger
+        cache: OutboxRecordCache? = nil, metrics: WorkerMetrics = .shared, logger: Logger
     ) {
+        self.cache = cache
         self.metrics = metrics
         self.connection = connection
         self.producer = producer
@@ -88,51 +89,44 @@ public final class OutboxRelay: Sendable {
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
                 guard !shards.isEmpty else { return PendingRecords() }
-                // The rows that fit in `limit` records, in id order (the first one whatever its size), with their
-                // arrays whole: unpacked here, in order, rather than row by row in SQL.
-                let rows = try session.query(
+                // The rows that fit in `limit` records, in id order (the first one whatever its size).
+                let pending = try session.query(
                     """
-                    SELECT id, shard::int4, created_at, topics, keys, event_ids, event_types, payloads,
-                           correlation_ids, headers
-                    FROM (SELECT *, sum(record_count) OVER (ORDER BY id) - record_count AS before
-                          FROM (SELECT * FROM outbox_batch
+                    SELECT id, shard::int4, created_at
+                    FROM (SELECT id, shard, created_at, sum(record_count) OVER (ORDER BY id) - record_count AS before
+                          FROM (SELECT id, shard, created_at, record_count FROM outbox_batch
                                 WHERE published_at IS NULL AND shard = ANY(\(shards)::int4[])
                                 ORDER BY id LIMIT \(limit)) AS pending) AS b
                     WHERE before < \(limit)
                     ORDER BY id
-                    """, prepared: true)
+                    """, prepared: true
+                ).map { try $0.decode((Int64, Int32, Date).self) }
+                // Their messages: from memory when this process wrote them, else read back, arrays whole
+                // (unpacked here, in order, rather than row by row in SQL).
+                var messages = self.cache?.take(pending.map(\.0)) ?? [:]
+                let remembered = messages.count
+                let missing = pending.map(\.0).filter { messages[$0] == nil }
+                if !missing.isEmpty {
+                    for row in try session.query(
+                        """
+                        SELECT id, topics, keys, event_ids, event_types, payloads, correlation_ids, headers
+                        FROM outbox_batch WHERE id = ANY(\(missing)::int8[])
+                        """, prepared: true)
+                    {
+                        let (id, stored) = try Self.storedMessages(row)
+                        messages[id] = stored
+                    }
+                }
+                self.metrics.recordOutboxRowsRead(fromMemory: remembered, fromTable: missing.count)
                 var records = PendingRecords()
-                for row in rows {
-                    let (id, shard, createdAt) = try row.decode((Int64, Int32, Date).self)
-                    let topics = try row.decode([String].self, at: 3)
-                    let keys = try row.decode([String].self, at: 4)
-                    let eventIDs = try row.decode([String].self, at: 5)
-                    let eventTypes = try row.decode([String].self, at: 6)
-                    let payloads = try row.decode([PostgresBytes].self, at: 7)
-                    let correlationIDs = try row.decode([String?].self, at: 8)
-                    let extraHeaders = try row.decode([PostgresJSONB].self, at: 9)
-                    let count = topics.count
-                    let counts = [
-                        keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count,
-                        extraHeaders.count,
-                    ]
-                    guard counts.allSatisfy({ $0 == count }) else { throw OutboxRelayError.malformedRow(id) }
-                    for index in 0..<count {
-                        var headers = [
-                            KafkaHeader(name: "ce_id", string: eventIDs[index]),
-                            KafkaHeader(name: "ce_type", string: eventTypes[index]), Self.sourceHeader,
-                        ]
-                        if let correlation = correlationIDs[index] {
-                            headers.append(KafkaHeader(name: "correlation_id", string: correlation))
-                        }
-                        headers += Self.extraHeaders(extraHeaders[index])
+                for (id, shard, createdAt) in pending {
+                    // A row gone since the first query cannot be: the shard lock keeps other relays off it.
+                    guard let rowMessages = messages[id] else { throw OutboxRelayError.missingRow(id) }
+                    for message in rowMessages {
                         records.rows.append(id)
                         records.shards.append(shard)
                         records.createdAt.append(createdAt)
-                        records.messages.append(
-                            KafkaProducerMessage(
-                                topic: topics[index], key: Array(keys[index].utf8), value: payloads[index].bytes,
-                                headers: headers))
+                        records.messages.append(message)
                     }
                 }
                 return records
@@ -201,12 +195,38 @@ public final class OutboxRelay: Sendable {
         return markable
     }
 
-    /// The stored extra headers (a JSON object of strings), sorted by name.
-    private static func extraHeaders(_ json: PostgresJSONB) -> [KafkaHeader] {
+    /// The messages of one `outbox_batch` row read from the table, in publication order.
+    private static func storedMessages(_ row: PostgresRow) throws -> (id: Int64, messages: [KafkaProducerMessage]) {
+        let id = try row.decode(Int64.self, at: 0)
+        let topics = try row.decode([String].self, at: 1)
+        let keys = try row.decode([String].self, at: 2)
+        let eventIDs = try row.decode([String].self, at: 3)
+        let eventTypes = try row.decode([String].self, at: 4)
+        let payloads = try row.decode([PostgresBytes].self, at: 5)
+        let correlationIDs = try row.decode([String?].self, at: 6)
+        let extraHeaders = try row.decode([PostgresJSONB].self, at: 7)
+        let count = topics.count
+        let counts = [
+            keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count, extraHeaders.count,
+        ]
+        guard counts.allSatisfy({ $0 == count }) else { throw OutboxRelayError.malformedRow(id) }
+        return (
+            id,
+            (0..<count).map { index in
+                OutboxRecord.publishedMessage(
+                    topic: topics[index], key: keys[index], eventID: eventIDs[index], type: eventTypes[index],
+                    payload: payloads[index].bytes, correlationID: correlationIDs[index],
+                    extraHeaders: Self.extraHeaders(extraHeaders[index]))
+            }
+        )
+    }
+
+    /// The stored extra headers (a JSON object of strings).
+    private static func extraHeaders(_ json: PostgresJSONB) -> [String: String] {
         guard json.utf8.count > 2,
             let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-        else { return [] }
-        return object.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, string: $0.value) }
+        else { return [:] }
+        return object
     }
 
     /// Publishes until cancelled: drains the outbox, then sleeps until a `lienthong_outbox` notification or
@@ -263,10 +283,13 @@ public final class OutboxRelay: Sendable {
 enum OutboxRelayError: Error, CustomStringConvertible {
     /// An `outbox_batch` row whose arrays differ in length (written by something other than the worker).
     case malformedRow(Int64)
+    /// An unpublished `outbox_batch` row that was not there when its records were read (deleted meanwhile).
+    case missingRow(Int64)
 
     var description: String {
         switch self {
         case .malformedRow(let id): "outbox_batch row \(id) has arrays of different lengths"
+        case .missingRow(let id): "outbox_batch row \(id) disappeared while the relay read it"
         }
     }
 }

@@ -15,6 +15,7 @@ public final class WorkerMetrics: Sendable {
         public static let applyLatency = "lienthong_event_apply_latency_seconds"
         public static let publishLatency = "lienthong_outbox_publish_latency_seconds"
         public static let published = "lienthong_outbox_published_total"
+        public static let outboxRowsRead = "lienthong_outbox_rows_read_total"
         public static let outboxBacklog = "lienthong_outbox_backlog"
         public static let outboxOldestAge = "lienthong_outbox_oldest_age_seconds"
         public static let slaWarnings = "lienthong_sla_warnings_total"
@@ -45,6 +46,7 @@ public final class WorkerMetrics: Sendable {
         for transient in [true, false] { counter(Name.retries, [("transient", String(transient))]).increment(by: 0) }
         for kind in ["assigned", "revoked", "lost"] { counter(Name.rebalances, [("kind", kind)]).increment(by: 0) }
         counter(Name.published, []).increment(by: 0)
+        for source in ["memory", "table"] { counter(Name.outboxRowsRead, [("source", source)]).increment(by: 0) }
     }
 
     /// The shared instance every component of a process reports to.
@@ -117,6 +119,12 @@ public final class WorkerMetrics: Sendable {
     func recordPublished(count: Int, waits: [Duration]) {
         counter(Name.published, []).increment(by: count)
         for wait in waits { publishLatency.recordNanoseconds(wait.nanoseconds) }
+    }
+
+    /// Records where a relay round found its outbox rows' records: in this process's memory or in the table.
+    func recordOutboxRowsRead(fromMemory: Int, fromTable: Int) {
+        if fromMemory > 0 { counter(Name.outboxRowsRead, [("source", "memory")]).increment(by: fromMemory) }
+        if fromTable > 0 { counter(Name.outboxRowsRead, [("source", "table")]).increment(by: fromTable) }
     }
 
     /// Records SLA warnings emitted by a deadline scan (every kind appears, 0 included, once a scan ran).

@@ -78,8 +78,11 @@ struct RelayCommand: AsyncParsableCommand {
         }
     }
 
-    /// Starts `worker.relay_connections` relays, each with its own connection, sharing one producer and listener.
-    static func startRelay(_ settings: ResolvedSettings, logger: Logger) async throws -> RunningRelay {
+    /// Starts `worker.relay_connections` relays, each with its own connection, sharing one producer and listener
+    /// (and `cache`, the rows a worker of this process wrote).
+    static func startRelay(
+        _ settings: ResolvedSettings, cache: OutboxRecordCache? = nil, logger: Logger
+    ) async throws -> RunningRelay {
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: try settings.requiredBrokers())
         producerConfiguration.properties = settings.producerProperties
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
@@ -90,7 +93,7 @@ struct RelayCommand: AsyncParsableCommand {
             relays.append(
                 OutboxRelay(
                     connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
-                    producer: producer, logger: logger))
+                    producer: producer, cache: cache, logger: logger))
         }
         let task = Task { [relays] in _ = try? await OutboxRelay.run(relays, listener: listener) }
         return RunningRelay(task: task, listener: listener, producer: producer)

@@ -102,6 +102,9 @@ struct WorkerCommand: AsyncParsableCommand {
         writer.resumePolicyByProvince = try settings.resumePolicyByProvince.reduce(into: [:]) { policies, entry in
             policies[try ProvinceCode(entry.key)] = SLAResumePolicy(rawValue: entry.value)!
         }
+        // A relay in this process publishes the rows this worker writes from memory instead of reading them back.
+        let outboxCache = settings.relaysOutbox ? OutboxRecordCache() : nil
+        writer.outboxCache = outboxCache
         var watcher = DeadlineWatcher(calendar: tables.calendar)
         watcher.topics = settings.topics
         watcher.workerID = name
@@ -112,7 +115,9 @@ struct WorkerCommand: AsyncParsableCommand {
             connections: try await writeConnections(settings.writeLanes, database, logger: logger),
             positionsConnection: try await PostgresConnection.connect(configuration: database, logger: logger),
             writer: writer, logger: logger)
-        let relaying = settings.relaysOutbox ? try await RelayCommand.startRelay(settings, logger: logger) : nil
+        let relaying =
+            settings.relaysOutbox
+            ? try await RelayCommand.startRelay(settings, cache: outboxCache, logger: logger) : nil
         let probeConnection = try await PostgresConnection.connect(configuration: database, logger: logger)
         let health = HealthMonitor(heartbeatLimit: settings.heartbeatLimit) { [worker] in
             var reasons: [String] = []

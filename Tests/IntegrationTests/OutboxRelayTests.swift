@@ -2,9 +2,10 @@ import Foundation
 import LienThongKafka
 import LienThongPostgres
 import LienThongTestSupport
-@_spi(Testing) import LienThongWorker
 import Logging
 import Testing
+
+@_spi(Testing) @testable import LienThongWorker
 
 /// Inserts an outbox row for `topic` in its own transaction.
 private func enqueue(
@@ -51,15 +52,79 @@ struct OutboxRelayTests {
         }
     }
 
-    /// Event ids (the `ce_id` header) read from `topic`, in order.
-    private func publishedIDs(_ kafka: TestKafka, topic: String, count: Int) async throws -> [String] {
+    /// The messages read from `topic`, in order (`count` expected, and any more that arrive within 0.5 s).
+    private func published(_ kafka: TestKafka, topic: String, count: Int) async throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(
             configuration: kafka.consumerConfiguration(group: "reader-\(UUID())"), logger: logger)
         try consumer.subscribe(topics: [topic])
         let messages = await collect(consumer, count: count, timeout: .seconds(20))
         let extra = await collect(consumer, count: 1000, timeout: .milliseconds(500))
         await consumer.close()
-        return (messages + extra).compactMap { $0.header("ce_id").map { String(decoding: $0, as: UTF8.self) } }
+        return messages + extra
+    }
+
+    /// Event ids (the `ce_id` header) read from `topic`, in order.
+    private func publishedIDs(_ kafka: TestKafka, topic: String, count: Int) async throws -> [String] {
+        try await published(kafka, topic: topic, count: count).compactMap {
+            $0.header("ce_id").map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Queues records of several dossiers (so several shards), with and without correlation ids and extra
+    /// headers, as a worker does, remembering them in `cache`.
+    private func enqueueRemembered(
+        _ count: Int, topic: String, cache: OutboxRecordCache, on connection: PostgresConnection
+    ) async throws {
+        var rows = OutboxRows()
+        for index in 0..<count {
+            let dossier = "001.00.80.H26-250702-\(1000 + index % 5)"
+            rows.append(
+                OutboxRecord(
+                    topic: topic, key: dossier, eventID: "m\(index)", type: "vn.gov.lienthong.dossier.status",
+                    payload: Array(#"{"id":"m\#(index)","note":"Phường Hoàn Kiếm"}"#.utf8), dossier: dossier,
+                    correlationID: index % 2 == 0 ? "corr-\(index)" : nil,
+                    headers: index % 3 == 0 ? ["reason", "refused \(index)", "error_class", "refused"] : []))
+        }
+        try await connection.withTransaction { [rows] in try rows.insert(in: $0, remembering: cache) }
+    }
+
+    @Test func rowsRememberedInMemoryArePublishedExactlyAsRowsReadFromTheTable() async throws {
+        try await withStoreAndBroker(topic: "memory") { database, kafka, topic, connection, producer in
+            let cache = OutboxRecordCache()
+            try await enqueueRemembered(12, topic: topic, cache: cache, on: connection)
+            #expect(cache.recordCount == 12)
+            let fromMemory = OutboxRelay(
+                connection: try await database.connect(), producer: producer, cache: cache, logger: logger)
+            #expect(try await fromMemory.publishPending(markingPublished: false) == 0)  // published, not marked
+            #expect(cache.recordCount == 0, "the round took every row from memory")
+            let fromTable = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            #expect(try await fromTable.publishPending() == 12)
+            let messages = try await published(kafka, topic: topic, count: 24)
+            #expect(messages.count == 24)
+            let byID = Dictionary(grouping: messages) { String(decoding: $0.header("ce_id") ?? [], as: UTF8.self) }
+            #expect(byID.count == 12)
+            for (id, copies) in byID {
+                #expect(copies.count == 2, "\(id) once from memory, once from the table")
+                guard let first = copies.first, let second = copies.last else { continue }
+                #expect(first.key == second.key && first.value == second.value, "\(id)")
+                #expect(first.headers == second.headers, "\(id): same headers in the same order")
+            }
+            let refused = try #require(byID["m3"]?.first)
+            #expect(refused.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "error_class", "reason"])
+        }
+    }
+
+    @Test func aRememberedRowAlreadyPublishedIsNotPublishedAgain() async throws {
+        try await withStoreAndBroker(topic: "remembered") { database, kafka, topic, connection, producer in
+            let cache = OutboxRecordCache()
+            try await enqueueRemembered(6, topic: topic, cache: cache, on: connection)
+            let other = OutboxRelay(connection: try await database.connect(), producer: producer, logger: logger)
+            #expect(try await other.publishPending() == 6)
+            let fromMemory = OutboxRelay(
+                connection: try await database.connect(), producer: producer, cache: cache, logger: logger)
+            #expect(try await fromMemory.publishPending() == 0)
+            #expect(try await publishedIDs(kafka, topic: topic, count: 6).count == 6)
+        }
     }
 
     @Test func pendingRowsArePublishedWithHeadersAndMarkedOnce() async throws {
