@@ -14,9 +14,7 @@ struct HistoryRows {
         hashes.append(PostgresBytes(hash))
     }
 
-    ///
-    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
-    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
+    func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
         try session.query(
             """
@@ -261,9 +259,7 @@ struct TriageRows {
     }
 
     /// One open triage entry per dossier and reason; a second is not added.
-    ///
-    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
-    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
+    func insert(in session: PostgresSession) throws {
         guard !dossiers.isEmpty else { return }
         try session.query(
             """
