@@ -101,23 +101,7 @@ public final class OutboxRelay: Sendable {
                     ORDER BY id
                     """, prepared: true
                 ).map { try $0.decode((Int64, Int32, Date).self) }
-                // Their messages: from memory when this process wrote them, else read back, arrays whole
-                // (unpacked here, in order, rather than row by row in SQL).
-                var messages = self.cache?.take(pending.map(\.0)) ?? [:]
-                let remembered = messages.count
-                let missing = pending.map(\.0).filter { messages[$0] == nil }
-                if !missing.isEmpty {
-                    for row in try session.query(
-                        """
-                        SELECT id, topics, keys, event_ids, event_types, payloads, correlation_ids, headers
-                        FROM outbox_batch WHERE id = ANY(\(missing)::int8[])
-                        """, prepared: true)
-                    {
-                        let (id, stored) = try Self.storedMessages(row)
-                        messages[id] = stored
-                    }
-                }
-                self.metrics.recordOutboxRowsRead(fromMemory: remembered, fromTable: missing.count)
+                let messages = try self.messages(ofRows: pending.map(\.0), in: session)
                 var records = PendingRecords()
                 for (id, shard, createdAt) in pending {
                     // A row gone since the first query cannot be: the shard lock keeps other relays off it.
@@ -193,6 +177,27 @@ public final class OutboxRelay: Sendable {
             }
         }
         return markable
+    }
+
+    /// The messages of the `outbox_batch` rows `ids`, by row: from memory when this process wrote them, else read
+    /// back with their arrays whole (unpacked here, in order, rather than row by row in SQL).
+    private func messages(ofRows ids: [Int64], in session: PostgresSession) throws -> [Int64: [KafkaProducerMessage]] {
+        var messages = cache?.take(ids) ?? [:]
+        let remembered = messages.count
+        let missing = ids.filter { messages[$0] == nil }
+        if !missing.isEmpty {
+            for row in try session.query(
+                """
+                SELECT id, topics, keys, event_ids, event_types, payloads, correlation_ids, headers
+                FROM outbox_batch WHERE id = ANY(\(missing)::int8[])
+                """, prepared: true)
+            {
+                let (id, stored) = try Self.storedMessages(row)
+                messages[id] = stored
+            }
+        }
+        metrics.recordOutboxRowsRead(fromMemory: remembered, fromTable: missing.count)
+        return messages
     }
 
     /// The messages of one `outbox_batch` row read from the table, in publication order.
