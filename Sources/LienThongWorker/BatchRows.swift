@@ -42,7 +42,7 @@ struct OutboxRows {
     /// here, so PostgreSQL stores slices of the arrays as sent instead of unnesting, sorting and aggregating every
     /// record again (which cost it about seven times as much).
     ///
-    /// - Parameter cache: where to remember each row's messages for this process's relays (nil: nowhere).
+    /// - Parameter cache: where to remember each row's records for this process's relays (nil: nowhere).
     func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !records.isEmpty else { return }
         let dossiers = Array(Set(records.map(\.dossier)))
@@ -67,14 +67,9 @@ struct OutboxRows {
             rows.last.append(Int32(order.count))
         }
         let headers = order.map { index -> PostgresJSONB in
-            let fields = records[index].headers
-            guard !fields.isEmpty else { return Self.noHeaders }
+            guard !records[index].headers.isEmpty else { return Self.noHeaders }
             var json = JSONWriter(capacity: 16)
-            var field = 0
-            while field + 1 < fields.count {
-                json.field(named: fields[field], fields[field + 1])
-                field += 2
-            }
+            for (name, value) in records[index].headerPairs { json.field(named: name, value) }
             return PostgresJSONB(utf8: json.finish())
         }
         let inserted = try session.query(
@@ -97,7 +92,7 @@ struct OutboxRows {
                 let (id, shard) = try row.decode((Int64, Int32).self)
                 guard let slot = rows.shards.firstIndex(of: shard) else { continue }
                 let slice = order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]
-                cache.remember(id: id, messages: slice.map { records[$0].publishedMessage })
+                cache.remember(id: id, records: slice.map { records[$0] })
             }
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")

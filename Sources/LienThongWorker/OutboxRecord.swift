@@ -19,17 +19,16 @@ struct OutboxRecord {
 }
 
 extension OutboxRecord {
+    /// The extra headers as (name, value) pairs, in the order they were added.
+    var headerPairs: [(name: String, value: String)] {
+        stride(from: 0, to: headers.count - 1, by: 2).map { (headers[$0], headers[$0 + 1]) }
+    }
+
     /// The message a relay publishes for this record.
     var publishedMessage: KafkaProducerMessage {
-        var extraHeaders: [String: String] = [:]
-        var field = 0
-        while field + 1 < headers.count {
-            extraHeaders[headers[field]] = headers[field + 1]
-            field += 2
-        }
-        return Self.publishedMessage(
+        Self.publishedMessage(
             topic: topic, key: key, eventID: eventID, type: type, payload: payload, correlationID: correlationID,
-            extraHeaders: extraHeaders)
+            extraHeaders: Dictionary(headerPairs, uniquingKeysWith: { $1 }))
     }
 
     /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,

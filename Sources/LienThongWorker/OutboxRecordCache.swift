@@ -1,7 +1,6 @@
-import LienThongKafka
 import Synchronization
 
-/// The messages of `outbox_batch` rows this process wrote, by row id, so that its relays publish them without
+/// The records of `outbox_batch` rows this process wrote, by row id, so that its relays publish them without
 /// reading their records back from PostgreSQL and decoding them.
 ///
 /// It changes where a relay gets a row's records, never which rows it publishes or when: the relay still takes the
@@ -11,7 +10,7 @@ import Synchronization
 /// never found unpublished (their ids are not reused) and leave with the oldest entries once the cache is full.
 public final class OutboxRecordCache: Sendable {
     private struct State {
-        var messages: [Int64: [KafkaProducerMessage]] = [:]
+        var records: [Int64: [OutboxRecord]] = [:]
         /// Remembered ids, oldest first (some already taken); `head` is the first not yet looked at.
         var order: [Int64] = []
         var head = 0
@@ -27,22 +26,23 @@ public final class OutboxRecordCache: Sendable {
         self.capacity = capacity
     }
 
-    /// Remembers the messages of the `outbox_batch` row `id`, in publication order.
-    func remember(id: Int64, messages: [KafkaProducerMessage]) {
-        guard messages.count <= capacity else { return }
+    /// Remembers the records of the `outbox_batch` row `id`, in publication order (their messages are built by
+    /// the relay that takes them, not in the writer's transaction).
+    func remember(id: Int64, records: [OutboxRecord]) {
+        guard records.count <= capacity else { return }
         state.withLock { state in
-            state.messages[id] = messages
+            state.records[id] = records
             state.order.append(id)
-            state.recordCount += messages.count
+            state.recordCount += records.count
             // The oldest go while too many records are held, or too many ids are listed (a row never taken, as
             // one whose transaction rolled back, is forgotten after `capacity` more rows); ids already taken at
             // the front are passed over.
             while state.head < state.order.count {
                 let oldest = state.order[state.head]
                 let isFull = state.recordCount > capacity || state.order.count - state.head > capacity
-                guard isFull || state.messages[oldest] == nil else { break }
+                guard isFull || state.records[oldest] == nil else { break }
                 state.head += 1
-                if let forgotten = state.messages.removeValue(forKey: oldest) {
+                if let forgotten = state.records.removeValue(forKey: oldest) {
                     state.recordCount -= forgotten.count
                 }
             }
@@ -53,14 +53,14 @@ public final class OutboxRecordCache: Sendable {
         }
     }
 
-    /// Removes and returns the remembered messages of those of `ids` that are here.
-    func take(_ ids: [Int64]) -> [Int64: [KafkaProducerMessage]] {
+    /// Removes and returns the remembered records of those of `ids` that are here.
+    func take(_ ids: [Int64]) -> [Int64: [OutboxRecord]] {
         state.withLock { state in
-            var found: [Int64: [KafkaProducerMessage]] = [:]
+            var found: [Int64: [OutboxRecord]] = [:]
             for id in ids {
-                if let messages = state.messages.removeValue(forKey: id) {
-                    state.recordCount -= messages.count
-                    found[id] = messages
+                if let records = state.records.removeValue(forKey: id) {
+                    state.recordCount -= records.count
+                    found[id] = records
                 }
             }
             return found

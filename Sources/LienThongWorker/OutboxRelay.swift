@@ -182,7 +182,7 @@ public final class OutboxRelay: Sendable {
     /// The messages of the `outbox_batch` rows `ids`, by row: from memory when this process wrote them, else read
     /// back with their arrays whole (unpacked here, in order, rather than row by row in SQL).
     private func messages(ofRows ids: [Int64], in session: PostgresSession) throws -> [Int64: [KafkaProducerMessage]] {
-        var messages = cache?.take(ids) ?? [:]
+        var messages = (cache?.take(ids) ?? [:]).mapValues { $0.map(\.publishedMessage) }
         let remembered = messages.count
         let missing = ids.filter { messages[$0] == nil }
         if !missing.isEmpty {
