@@ -64,28 +64,15 @@ public enum Reconciliation {
     ) async throws -> ReconciliationReport {
         try await connection.run { session in
             var report = ReconciliationReport()
-            for (partition, end) in endOffsets {
+            let recorded = try InboxScan.recordedOffsets(below: endOffsets, report: &report, in: session)
+            var unaccounted: [(partition: KafkaTopicPartition, offset: Int64, eventID: String?)] = []
+            let partitions = endOffsets.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
+            for (partition, end) in partitions {
                 report.offsets += Int(end)
-                let rows = try session.query(
-                    """
-                    SELECT "offset", outcome, event_id FROM inbox WHERE topic = \(partition.topic) AND partition = \(partition.partition)
-                    """)
-                var recorded: [Int64: String] = [:]
-                var seenIDs: Set<String> = []
-                for row in rows {
-                    let (offset, outcome, eventID) = try row.decode((Int64, String, String).self)
-                    recorded[offset] = outcome
-                    seenIDs.insert(eventID)
-                    report.outcomes[outcome, default: 0] += 1
-                }
                 let ids = eventIDsByOffset[partition] ?? [:]
-                for offset in 0..<end where recorded[offset] == nil {
-                    report.unaccountedOffsets += 1
-                    if let id = ids[offset], seenIDs.contains(id) {
-                        report.resentOffsets += 1
-                    } else if report.missingOffsets.count < 20 {
-                        report.missingOffsets.append("\(partition.topic)/\(partition.partition)@\(offset)")
-                    }
+                let seen = recorded[partition] ?? [Bool](repeating: false, count: Int(end))
+                for offset in 0..<end where !seen[Int(offset)] {
+                    unaccounted.append((partition, offset, ids[offset]))
                 }
                 let stored =
                     try session.query(
@@ -95,6 +82,16 @@ public enum Reconciliation {
                         """
                     ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
                 if stored < end { report.partitionsBehind += 1 }
+            }
+            let inInbox = try InboxScan.storedEventIDs(unaccounted.compactMap(\.eventID), in: session)
+            report.unaccountedOffsets = unaccounted.count
+            for missing in unaccounted {
+                if let id = missing.eventID, inInbox.contains(id) {
+                    report.resentOffsets += 1
+                } else if report.missingOffsets.count < 20 {
+                    report.missingOffsets.append(
+                        "\(missing.partition.topic)/\(missing.partition.partition)@\(missing.offset)")
+                }
             }
             report.appliedTwice = try session.query(
                 "SELECT coalesce(sum(n - 1), 0)::int8 FROM (SELECT count(*) AS n FROM dossier_history GROUP BY dossier, event_id) AS c"
@@ -109,5 +106,61 @@ public enum Reconciliation {
             report.unpublished = try session.query("SELECT records FROM outbox_backlog")[0].decode(Int.self, at: 0)
             return report
         }
+    }
+}
+
+/// The inbox reads of a reconciliation. The inbox has no index by position (it would cost every batch an index
+/// insert per event), so its rows are read in one pass through a cursor, a slice at a time, instead of once per
+/// partition.
+private enum InboxScan {
+    /// Rows fetched from the cursor at a time.
+    static let slice = 10_000
+
+    /// For each partition of `endOffsets`, which offsets below its end have an inbox row; counts the rows of those
+    /// partitions by outcome into `report`.
+    static func recordedOffsets(
+        below endOffsets: [KafkaTopicPartition: Int64], report: inout ReconciliationReport, in session: PostgresSession
+    ) throws -> [KafkaTopicPartition: [Bool]] {
+        var recorded = endOffsets.mapValues { [Bool](repeating: false, count: Int($0)) }
+        let topics = Array(Set(endOffsets.keys.map(\.topic)))
+        try session.runScript("BEGIN READ ONLY")
+        do {
+            try session.query(
+                """
+                DECLARE reconcile_inbox NO SCROLL CURSOR FOR
+                SELECT topic, partition, "offset", outcome FROM inbox WHERE topic = ANY(\(topics))
+                """)
+            while true {
+                let rows = try session.query(PostgresQuery(sql: "FETCH \(slice) FROM reconcile_inbox"))
+                for row in rows {
+                    let (topic, partition, offset, outcome) = try row.decode((String, Int32, Int64, String).self)
+                    let key = KafkaTopicPartition(topic: topic, partition: partition)
+                    guard let end = endOffsets[key] else { continue }
+                    report.outcomes[outcome, default: 0] += 1
+                    if offset >= 0 && offset < end { recorded[key]![Int(offset)] = true }
+                }
+                if rows.count < slice { break }
+            }
+            try session.runScript("COMMIT")
+        } catch {
+            try? session.runScript("ROLLBACK")
+            throw error
+        }
+        return recorded
+    }
+
+    /// The ones among `ids` that the inbox holds (by its primary key, a slice at a time).
+    static func storedEventIDs(_ ids: [String], in session: PostgresSession) throws -> Set<String> {
+        var stored: Set<String> = []
+        var start = ids.startIndex
+        while start < ids.endIndex {
+            let end = min(start + slice, ids.endIndex)
+            for row in try session.query("SELECT event_id FROM inbox WHERE event_id = ANY(\(Array(ids[start..<end])))")
+            {
+                stored.insert(try row.decode(String.self, at: 0))
+            }
+            start = end
+        }
+        return stored
     }
 }
