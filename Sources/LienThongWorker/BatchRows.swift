@@ -92,7 +92,7 @@ struct OutboxRows {
                 let (id, shard) = try row.decode((Int64, Int32).self)
                 guard let slot = rows.shards.firstIndex(of: shard) else { continue }
                 let slice = order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]
-                cache.remember(id: id, records: slice.map { records[$0] })
+                cache.remember(id: id, shard: shard, records: slice.map { records[$0] })
             }
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")

@@ -5,20 +5,25 @@ import Synchronization
 ///
 /// It changes where a relay gets a row's records, never which rows it publishes or when: the relay still takes the
 /// shard locks and asks PostgreSQL which rows are unpublished, in id order; a row it finds here is published from
-/// memory, any other (written by another process, or evicted) is read from the table. A row's records never change
-/// after its insert, so a remembered row is always the stored one. Rows of a transaction that rolled back are
-/// never found unpublished (their ids are not reused) and leave with the oldest entries once the cache is full.
+/// memory, any other (written by another process, or not remembered) is read from the table. A row's records never
+/// change after its insert, so a remembered row is always the stored one.
+///
+/// When full, it keeps the rows it holds and does not remember new ones: a relay publishes the oldest rows first,
+/// so under a backlog the rows held are the ones it takes next, and the newer ones are read from the table once it
+/// gets to them (forgetting the oldest instead would have it miss on every row until it caught up). A row that
+/// will never be taken (published by another process's relay, or its transaction rolled back) is forgotten when a
+/// relay takes a later row of its shard: the pending rows of a shard come in id order, so a remembered row of that
+/// shard below the first one is no longer pending.
 public final class OutboxRecordCache: Sendable {
     private struct State {
         var records: [Int64: [OutboxRecord]] = [:]
-        /// Remembered ids, oldest first (some already taken); `head` is the first not yet looked at.
-        var order: [Int64] = []
-        var head = 0
+        /// The ids held, by shard, in the order remembered.
+        var idsByShard: [Int32: [Int64]] = [:]
         var recordCount = 0
     }
 
     private let state = Mutex(State())
-    /// The most records held; past it, the oldest rows are forgotten (the relay reads them from the table).
+    /// The most records held; past it, new rows are not remembered (the relay reads them from the table).
     public let capacity: Int
 
     /// Creates an empty cache holding at most `capacity` records. Default: 16,384 (about 6,000 events' worth).
@@ -26,41 +31,36 @@ public final class OutboxRecordCache: Sendable {
         self.capacity = capacity
     }
 
-    /// Remembers the records of the `outbox_batch` row `id`, in publication order (their messages are built by
-    /// the relay that takes them, not in the writer's transaction).
-    func remember(id: Int64, records: [OutboxRecord]) {
-        guard records.count <= capacity else { return }
+    /// Remembers the records of the `outbox_batch` row `id` of `shard`, in publication order (their messages are
+    /// built by the relay that takes them, not in the writer's transaction), unless the cache is full.
+    func remember(id: Int64, shard: Int32, records: [OutboxRecord]) {
         state.withLock { state in
+            guard state.recordCount + records.count <= capacity else { return }
             state.records[id] = records
-            state.order.append(id)
+            state.idsByShard[shard, default: []].append(id)
             state.recordCount += records.count
-            // The oldest go while too many records are held, or too many ids are listed (a row never taken, as
-            // one whose transaction rolled back, is forgotten after `capacity` more rows); ids already taken at
-            // the front are passed over.
-            while state.head < state.order.count {
-                let oldest = state.order[state.head]
-                let isFull = state.recordCount > capacity || state.order.count - state.head > capacity
-                guard isFull || state.records[oldest] == nil else { break }
-                state.head += 1
-                if let forgotten = state.records.removeValue(forKey: oldest) {
-                    state.recordCount -= forgotten.count
-                }
-            }
-            if state.head > 1024 && state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
         }
     }
 
-    /// Removes and returns the remembered records of those of `ids` that are here.
-    func take(_ ids: [Int64]) -> [Int64: [OutboxRecord]] {
-        state.withLock { state in
+    /// Removes and returns the remembered records of those of `rows` that are here, and forgets the rows of each
+    /// of their shards below the shard's first row in `rows` (no longer pending).
+    /// - Parameter rows: a relay round's pending rows, in id order, with their shards.
+    func take(_ rows: [(id: Int64, shard: Int32)]) -> [Int64: [OutboxRecord]] {
+        var firstPending: [Int32: Int64] = [:]
+        for row in rows where firstPending[row.shard] == nil { firstPending[row.shard] = row.id }
+        return state.withLock { state in
             var found: [Int64: [OutboxRecord]] = [:]
-            for id in ids {
-                if let records = state.records.removeValue(forKey: id) {
+            for row in rows {
+                if let records = state.records.removeValue(forKey: row.id) {
                     state.recordCount -= records.count
-                    found[id] = records
+                    found[row.id] = records
+                }
+            }
+            for (shard, first) in firstPending {
+                state.idsByShard[shard]?.removeAll { id in
+                    guard id < first || found[id] != nil else { return false }
+                    if let forgotten = state.records.removeValue(forKey: id) { state.recordCount -= forgotten.count }
+                    return true
                 }
             }
             return found
@@ -72,8 +72,8 @@ public final class OutboxRecordCache: Sendable {
         state.withLock { $0.recordCount }
     }
 
-    /// The row ids listed, taken or not (bounded by ``capacity``, for tests).
+    /// The row ids listed (for tests).
     var listedRowCount: Int {
-        state.withLock { $0.order.count - $0.head }
+        state.withLock { $0.idsByShard.values.reduce(0) { $0 + $1.count } }
     }
 }

@@ -101,7 +101,7 @@ public final class OutboxRelay: Sendable {
                     ORDER BY id
                     """, prepared: true
                 ).map { try $0.decode((Int64, Int32, Date).self) }
-                let messages = try self.messages(ofRows: pending.map(\.0), in: session)
+                let messages = try self.messages(ofRows: pending.map { ($0.0, $0.1) }, in: session)
                 var records = PendingRecords()
                 for (id, shard, createdAt) in pending {
                     // A row gone since the first query cannot be: the shard lock keeps other relays off it.
@@ -179,12 +179,15 @@ public final class OutboxRelay: Sendable {
         return markable
     }
 
-    /// The messages of the `outbox_batch` rows `ids`, by row: from memory when this process wrote them, else read
-    /// back with their arrays whole (unpacked here, in order, rather than row by row in SQL).
-    private func messages(ofRows ids: [Int64], in session: PostgresSession) throws -> [Int64: [KafkaProducerMessage]] {
-        var messages = (cache?.take(ids) ?? [:]).mapValues { $0.map(\.publishedMessage) }
+    /// The messages of the pending `outbox_batch` rows (in id order, with their shards), by row: from memory when
+    /// this process wrote them, else read back with their arrays whole (unpacked here, in order, rather than row by
+    /// row in SQL).
+    private func messages(
+        ofRows rows: [(id: Int64, shard: Int32)], in session: PostgresSession
+    ) throws -> [Int64: [KafkaProducerMessage]] {
+        var messages = (cache?.take(rows) ?? [:]).mapValues { $0.map(\.publishedMessage) }
         let remembered = messages.count
-        let missing = ids.filter { messages[$0] == nil }
+        let missing = rows.map(\.id).filter { messages[$0] == nil }
         if !missing.isEmpty {
             for row in try session.query(
                 """

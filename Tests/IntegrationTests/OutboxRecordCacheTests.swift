@@ -15,34 +15,48 @@ struct OutboxRecordCacheTests {
 
     @Test func aRowIsTakenOnce() {
         let cache = OutboxRecordCache(capacity: 100)
-        cache.remember(id: 1, records: records(3, row: 1))
-        cache.remember(id: 2, records: records(2, row: 2))
-        let taken = cache.take([2, 7])
+        cache.remember(id: 1, shard: 0, records: records(3, row: 1))
+        cache.remember(id: 2, shard: 1, records: records(2, row: 2))
+        let taken = cache.take([(2, 1), (7, 1)])
         #expect(taken.keys.sorted() == [2])
         #expect(taken[2]?.map(\.publishedMessage.key) == [Array("r2-0".utf8), Array("r2-1".utf8)])
-        #expect(cache.take([2]).isEmpty)
+        #expect(cache.take([(2, 1)]).isEmpty)
         #expect(cache.recordCount == 3)
     }
 
-    @Test func theOldestRowsGoWhenTooManyRecordsAreHeld() {
+    @Test func aFullCacheKeepsTheOldestRowsForTheRelayAndSkipsNewOnes() {
         let cache = OutboxRecordCache(capacity: 10)
-        for id in Int64(1)...4 { cache.remember(id: id, records: records(3, row: id)) }
+        for id in Int64(1)...4 { cache.remember(id: id, shard: 0, records: records(3, row: id)) }
         #expect(cache.recordCount == 9)
-        #expect(cache.take([1]).isEmpty, "row 1 was forgotten to make room for row 4")
-        #expect(cache.take([2, 3, 4]).count == 3)
-        cache.remember(id: 5, records: records(11, row: 5))
+        #expect(cache.take([(1, 0), (2, 0), (3, 0)]).count == 3, "the oldest rows, which the relay takes first")
+        #expect(cache.take([(4, 0)]).isEmpty, "row 4 came when the cache was full")
+        cache.remember(id: 5, shard: 0, records: records(3, row: 5))
+        #expect(cache.take([(5, 0)]).count == 1, "room again once the relay took rows")
+        cache.remember(id: 6, shard: 0, records: records(11, row: 6))
         #expect(cache.recordCount == 0, "a row larger than the cache is not kept")
     }
 
-    @Test func rowsNeverTakenAreForgottenAndTheListStaysBounded() {
+    @Test func rowsBelowTheFirstPendingRowOfTheirShardAreForgotten() {
         let cache = OutboxRecordCache(capacity: 50)
-        cache.remember(id: 1, records: records(1, row: 1))  // as if its transaction rolled back: never taken
-        for id in Int64(2)...5000 {
-            cache.remember(id: id, records: records(1, row: id))
-            _ = cache.take([id])
-        }
-        #expect(cache.take([1]).isEmpty)
+        // Shard 0 holds rows 2 and 4, shard 1 rows 1 and 3; all but row 4 will never be taken (another process
+        // published them, or their transactions rolled back).
+        for id in Int64(1)...4 { cache.remember(id: id, shard: Int32(id % 2), records: records(1, row: id)) }
+        #expect(cache.take([(4, 0)]).keys.sorted() == [4])
+        #expect(cache.recordCount == 2, "row 2 of shard 0 is forgotten; shard 1 was not in the round")
+        #expect(cache.listedRowCount == 2)
+        #expect(cache.take([(5, 1)]).isEmpty)
         #expect(cache.recordCount == 0)
-        #expect(cache.listedRowCount <= 51)
+        #expect(cache.listedRowCount == 0)
+    }
+
+    @Test func stalledRowsDoNotFillTheCacheForGood() {
+        let cache = OutboxRecordCache(capacity: 50)
+        for id in Int64(1)...5000 {
+            // Every other row is published elsewhere; the relay here takes the others, in id order.
+            cache.remember(id: id, shard: 3, records: records(1, row: id))
+            if id % 2 == 0 { #expect(cache.take([(id, 3)]).count == 1) }
+        }
+        #expect(cache.recordCount <= 1)
+        #expect(cache.listedRowCount <= 1)
     }
 }
