@@ -35,20 +35,28 @@ private let lienThongBinary =
 
 private let inboundPartitions: Int32 = 24  // 200k × ~420 B over 24 partitions: ~3.5 MiB each, under the 5 MiB cap
 
+/// The fleets measured: 1 and 2 workers with the default write lanes (2), and 2 workers with 1 lane each, the
+/// setting the README recommends when the fleet shares its cores with PostgreSQL (two workers already make two
+/// concurrent transactions).
+private let fleets: [(workers: Int, writeLanes: Int?)] = [(1, nil), (2, nil), (2, 1)]
+
 func workerFleetBenchmarks() {
-    for workers in [1, 2] {
+    for fleet in fleets {
+        let lanes = fleet.writeLanes.map { ", \($0) write lane(s) each" } ?? ""
         Benchmark(
-            "Worker fleet end to end: 200k events over 35k dossiers, \(workers) worker(s) with relay",
+            "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.workers) worker(s) with relay\(lanes)",
             configuration: .init(
                 metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
                 warmupIterations: 0, maxDuration: .seconds(1200), maxIterations: 3)
         ) { benchmark in
-            try await runFleet(workers: workers, benchmark: benchmark)
+            try await runFleet(workers: fleet.workers, writeLanes: fleet.writeLanes, benchmark: benchmark)
         }
     }
 }
 
-private func runFleet(workers: Int, benchmark: Benchmark) async throws {
+/// Runs `workers` worker processes to the end of the inbound topic; `writeLanes` nil keeps the default.
+private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) async throws {
+    let fleetName = "fleet of \(workers)" + (writeLanes.map { " (\($0) write lane(s) each)" } ?? "")
     let referenceData = try ReferenceData.load(
         directory: repository.appendingPathComponent("Schemas/reference-data").path)
     let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
@@ -75,7 +83,9 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: lienThongBinary)
         // The benchmark tool preloads its malloc-counting interposer; the workers run without it, as in production.
-        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
+        var environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
+        if let writeLanes { environment["LIENTHONG_WORKER_WRITE_LANES"] = String(writeLanes) }
+        process.environment = environment
         process.arguments = [
             "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--relay",
             "--worker-id", "bench-\(index)", "--watch-interval-seconds", "0", "--reference-data",
@@ -111,11 +121,11 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     let throughput = rate(events.count, since: start)
     // Which stage set the pace: the transactions (all applied) or the relay (all published).
     report(
-        "fleet of \(workers): all applied after \(allApplied ?? .zero), all published after \(ContinuousClock.now - start)"
+        "\(fleetName): all applied after \(allApplied ?? .zero), all published after \(ContinuousClock.now - start)"
     )
     if ContinuousClock.now >= deadline {
         report(
-            "fleet of \(workers) DID NOT FINISH within 600 s; positions \(try await count(positions)) of \(events.count)"
+            "\(fleetName) DID NOT FINISH within 600 s; positions \(try await count(positions)) of \(events.count)"
         )
     }
     report("worker logs: \(logs.path)")
@@ -140,7 +150,7 @@ private func runFleet(workers: Int, benchmark: Benchmark) async throws {
     benchmark.measurement(workerPeakMemory, usage.map(\.peakResidentKilobytes).max()! / 1024)
     report(
         """
-        fleet of \(workers): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event, \
+        \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event, \
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
         peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
         outbox records \(try await count("SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch")) \
