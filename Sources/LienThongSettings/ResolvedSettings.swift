@@ -42,8 +42,10 @@ public struct ResolvedSettings: Sendable {
     public let writeLanes: Int
     /// Whether the worker relays the outbox in-process.
     public let relaysOutbox: Bool
-    /// Concurrent relay rounds (connections) of a relaying process. Default: 1.
+    /// Concurrent relay rounds (connections) of a relaying process. Default: 2.
     public let relayConnections: Int
+    /// The most records one relay round publishes. Default: 12,000.
+    public let relayRoundRecords: Int
     /// How long a stuck poll loop may go without a heartbeat before `/livez` fails.
     public let heartbeatLimit: Duration
     /// The HTTP listener's host.
@@ -100,6 +102,12 @@ public struct ResolvedSettings: Sendable {
             throw SettingsError(key: "worker.relay_connections", reason: "must be a whole number from 1 to 8")
         }
         self.relayConnections = relayConnections
+        guard let relayRoundRecords = Int(values["worker.relay_round_records"]!),
+            (1...100_000).contains(relayRoundRecords)
+        else {
+            throw SettingsError(key: "worker.relay_round_records", reason: "must be a whole number from 1 to 100000")
+        }
+        self.relayRoundRecords = relayRoundRecords
         heartbeatLimit = try seconds("worker.heartbeat_limit_seconds")
         guard let port = Int(values["http.port"]!), (0...65_535).contains(port) else {
             throw SettingsError(key: "http.port", reason: "must be a port number, 0 to 65535")

@@ -71,6 +71,9 @@ extension SettingDefinition {
             "worker.relay_connections", default: "2",
             "concurrent relay rounds of a relaying process, each on its own connection, sharing the shards (1 to 8)"),
         SettingDefinition(
+            "worker.relay_round_records", default: "12000",
+            "most records one relay round publishes (1 to 100000): fewer, larger rounds, more memory held per round"),
+        SettingDefinition(
             "worker.batch_size", default: "1000", "records per batch transaction, 1 to 10000 (the buffer holds 20000)"),
         SettingDefinition(
             "worker.write_lanes", default: "2",

@@ -93,7 +93,7 @@ struct RelayCommand: AsyncParsableCommand {
             relays.append(
                 OutboxRelay(
                     connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
-                    producer: producer, cache: cache, logger: logger))
+                    producer: producer, batchSize: settings.relayRoundRecords, cache: cache, logger: logger))
         }
         let task = Task { [relays] in _ = try? await OutboxRelay.run(relays, listener: listener) }
         return RunningRelay(task: task, listener: listener, producer: producer)

@@ -19,7 +19,7 @@ struct SettingsSourcesTests {
         #expect(settings.topic == "dossier.events")
         #expect(settings.gapHold == .seconds(600))
         #expect(settings.httpPort == 8080)
-        #expect(settings.writeLanes == 2 && settings.relayConnections == 2)
+        #expect(settings.writeLanes == 2 && settings.relayConnections == 2 && settings.relayRoundRecords == 12_000)
         #expect(settings.brokers == nil)
         #expect(throws: SettingsError.self) { try settings.requiredBrokers() }
     }
@@ -136,6 +136,7 @@ struct SettingsSourcesTests {
             ("LIENTHONG_WORKER_BATCH_SIZE", "-5", "worker.batch_size"),
             ("LIENTHONG_WORKER_WRITE_LANES", "0", "worker.write_lanes"),
             ("LIENTHONG_WORKER_RELAY_CONNECTIONS", "9", "worker.relay_connections"),
+            ("LIENTHONG_WORKER_RELAY_ROUND_RECORDS", "100001", "worker.relay_round_records"),
             ("LIENTHONG_WORKER_RELAY", "yes please", "worker.relay"),
             ("LIENTHONG_DATABASE_URL_FILE", "/nonexistent/secret", "database.url_file"),
         ])
