@@ -12,6 +12,11 @@ public enum TestPorts {
 
     private static let handedOut = Mutex<Set<Int>>([])
 
+    /// Marks `port` as handed out (for a test that needs the port next to one it holds); false if it already was.
+    public static func reserve(_ port: Int) -> Bool {
+        handedOut.withLock { $0.insert(port).inserted }
+    }
+
     /// `count` random ports from `range`, none handed out before in this process.
     public static func random(count: Int) -> [Int] {
         handedOut.withLock { used in

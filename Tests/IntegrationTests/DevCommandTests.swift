@@ -26,14 +26,17 @@ struct DevCommandTests {
         #expect(text.contains("exit status [0, 0]"), "the workers stopped gracefully")
     }
 
-    /// A worker of the fleet that cannot start (its HTTP port is taken, here by a broker of another embedded
-    /// cluster) is reported while the run goes on, with its exit status and the end of its log; the summary names
-    /// the surfaces of the worker that served to the end.
-    @Test(.enabled(if: !TestKafka.usesRealBrokers, "takes an embedded broker's port"))
-    func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() throws {
-        let kafka = try TestKafka()
-        defer { kafka.close() }
-        let taken = try #require(kafka.embeddedBrokerPort)
+    /// A worker of the fleet that cannot start (its HTTP port is taken, here by this process's throwaway
+    /// PostgreSQL) is reported while the run goes on, with its exit status and the end of its log; the summary names
+    /// the surfaces of the worker that served to the end. Both ports are below the ephemeral range, so the next
+    /// worker's port cannot be taken by some connection's local port.
+    @Test(
+        .enabled(
+            if: (ProcessInfo.processInfo.environment["LIENTHONG_TEST_DATABASE_URL"] ?? "").isEmpty,
+            "takes the throwaway cluster's port"))
+    func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() async throws {
+        let taken = try #require(try await TestPostgresCluster.shared().listeningPort)
+        try #require(TestPorts.reserve(taken + 1), "the next worker's port is free in this process")
         var environment = ProcessInfo.processInfo.environment
         environment["LIENTHONG_HTTP_HOST"] = "127.0.0.1"
         let result = try runLienThongToEnd(
@@ -46,7 +49,7 @@ struct DevCommandTests {
         #expect(result.output.contains("worker 0 stopped early (exit status 1)"), "\(result.output)")
         #expect(result.output.contains("configuration key http.port"), "the log's last lines say why")
         let endpoints = result.output.split(separator: "\n").first { $0.hasPrefix("while it ran:") } ?? ""
-        #expect(endpoints.contains("127.0.0.1:\(taken + 1)/v1/dossiers"), "worker 1 served: \(endpoints)")
+        #expect(endpoints.contains("127.0.0.1:\(taken + 1)/v1/dossiers"), "worker 1 served: \(result.output)")
         #expect(!endpoints.contains("127.0.0.1:\(taken)/"), "worker 0 served nothing: \(endpoints)")
     }
 }
