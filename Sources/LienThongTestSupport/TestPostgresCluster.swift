@@ -14,10 +14,10 @@ import Synchronization
 public struct TestPostgresCluster: Sendable {
     /// A URL of the maintenance database, for creating and dropping test databases.
     public let adminURL: String
-    /// Whether this is the throwaway cluster (false for `LIENTHONG_TEST_DATABASE_URL`).
-    public let isThrowaway: Bool
     /// The throwaway cluster's port on 127.0.0.1, one of ``TestPorts`` (nil for an existing server).
     public let listeningPort: Int?
+    /// Whether this is the throwaway cluster (false for `LIENTHONG_TEST_DATABASE_URL`).
+    public var isThrowaway: Bool { listeningPort != nil }
 
     /// The cluster of this test process, started on first use.
     public static func shared() async throws -> TestPostgresCluster {
@@ -28,7 +28,7 @@ public struct TestPostgresCluster: Sendable {
 
     private static func start() async throws -> TestPostgresCluster {
         if let url = ProcessInfo.processInfo.environment["LIENTHONG_TEST_DATABASE_URL"], !url.isEmpty {
-            return TestPostgresCluster(adminURL: url, isThrowaway: false, listeningPort: nil)
+            return TestPostgresCluster(adminURL: url, listeningPort: nil)
         }
         try await removeStaleClusters()
         let binaries = try await postgresBinaryDirectory()
@@ -55,8 +55,7 @@ public struct TestPostgresCluster: Sendable {
                 try await startServer(
                     binaries: binaries, data: data, socket: socket, port: port, log: root + "/server.log")
                 return TestPostgresCluster(
-                    adminURL: "postgresql://postgres@127.0.0.1:\(port)/postgres", isThrowaway: true,
-                    listeningPort: port)
+                    adminURL: "postgresql://postgres@127.0.0.1:\(port)/postgres", listeningPort: port)
             } catch {
                 lastError = error  // most likely the port was taken: try another
             }

@@ -66,11 +66,11 @@ public enum Reconciliation {
             var report = ReconciliationReport()
             let recorded = try InboxScan.recordedOffsets(below: endOffsets, report: &report, in: session)
             var unaccounted: [(partition: KafkaTopicPartition, offset: Int64, eventID: String?)] = []
-            let partitions = endOffsets.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
-            for (partition, end) in partitions {
-                report.offsets += Int(end)
+            let partitions = recorded.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
+            for (partition, seen) in partitions {
+                let end = Int64(seen.count)
+                report.offsets += seen.count
                 let ids = eventIDsByOffset[partition] ?? [:]
-                let seen = recorded[partition] ?? [Bool](repeating: false, count: Int(end))
                 for offset in 0..<end where !seen[Int(offset)] {
                     unaccounted.append((partition, offset, ids[offset]))
                 }
@@ -116,8 +116,8 @@ private enum InboxScan {
     /// Rows fetched from the cursor at a time.
     static let slice = 10_000
 
-    /// For each partition of `endOffsets`, which offsets below its end have an inbox row; counts the rows of those
-    /// partitions by outcome into `report`.
+    /// For each partition of `endOffsets`, which offsets below its end have an inbox row (one flag per offset, so
+    /// the array's count is the end offset); counts the rows of those partitions by outcome into `report`.
     static func recordedOffsets(
         below endOffsets: [KafkaTopicPartition: Int64], report: inout ReconciliationReport, in session: PostgresSession
     ) throws -> [KafkaTopicPartition: [Bool]] {
@@ -135,9 +135,9 @@ private enum InboxScan {
                 for row in rows {
                     let (topic, partition, offset, outcome) = try row.decode((String, Int32, Int64, String).self)
                     let key = KafkaTopicPartition(topic: topic, partition: partition)
-                    guard let end = endOffsets[key] else { continue }
+                    guard let end = recorded[key]?.count else { continue }
                     report.outcomes[outcome, default: 0] += 1
-                    if offset >= 0 && offset < end { recorded[key]![Int(offset)] = true }
+                    if offset >= 0 && offset < end { recorded[key]?[Int(offset)] = true }
                 }
                 if rows.count < slice { break }
             }

@@ -40,11 +40,15 @@ private let inboundPartitions: Int32 = 24  // 200k × ~420 B over 24 partitions:
 /// concurrent transactions).
 private let fleets: [(workers: Int, writeLanes: Int?)] = [(1, nil), (2, nil), (2, 1)]
 
+/// How a fleet's names (the benchmark's and its report lines) say its write lanes: nothing for the default.
+private func lanesLabel(_ writeLanes: Int?) -> String {
+    writeLanes.map { ", \($0) write lane(s) each" } ?? ""
+}
+
 func workerFleetBenchmarks() {
     for fleet in fleets {
-        let lanes = fleet.writeLanes.map { ", \($0) write lane(s) each" } ?? ""
         Benchmark(
-            "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.workers) worker(s) with relay\(lanes)",
+            "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.workers) worker(s) with relay\(lanesLabel(fleet.writeLanes))",
             configuration: .init(
                 metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
                 warmupIterations: 0, maxDuration: .seconds(1200), maxIterations: 3)
@@ -56,7 +60,7 @@ func workerFleetBenchmarks() {
 
 /// Runs `workers` worker processes to the end of the inbound topic; `writeLanes` nil keeps the default.
 private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) async throws {
-    let fleetName = "fleet of \(workers)" + (writeLanes.map { " (\($0) write lane(s) each)" } ?? "")
+    let fleetName = "fleet of \(workers)\(lanesLabel(writeLanes))"
     let referenceData = try ReferenceData.load(
         directory: repository.appendingPathComponent("Schemas/reference-data").path)
     let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
