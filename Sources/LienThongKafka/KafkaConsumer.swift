@@ -177,7 +177,7 @@ public final class KafkaConsumer: Sendable {
         return try await blockingCalls.run {
             Result { () throws(KafkaError) in
                 try client.withHandle { handle throws(KafkaError) in
-                    let count = try Self.partitionCount(of: topic, handle: handle, timeout: timeout)
+                    let count = try RDKafkaMetadata.partitionCount(of: topic, handle: handle, timeout: timeout)
                     var offsets: [KafkaTopicPartition: Int64] = [:]
                     for partition in 0..<count {
                         var low: Int64 = 0
@@ -193,29 +193,6 @@ public final class KafkaConsumer: Sendable {
                 }
             }
         }
-    }
-
-    /// The partition count of `topic` from a metadata request (blocking; called on the blocking-call queue).
-    private static func partitionCount(
-        of topic: String, handle: OpaquePointer, timeout: Duration
-    ) throws(KafkaError) -> Int32 {
-        guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
-            throw KafkaError(code: .offsets, responseError: rd_kafka_last_error())
-        }
-        defer { rd_kafka_topic_destroy(topicHandle) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(handle, 0, topicHandle, &metadata, Int32(timeout.milliseconds))
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(code: .offsets, responseError: error)
-        }
-        // librdkafka allocated the metadata; it is ours to free on every path.
-        defer { rd_kafka_metadata_destroy(metadata) }
-        guard metadata.pointee.topic_cnt == 1 else { throw KafkaError(code: .offsets, responseError: error) }
-        let described = metadata.pointee.topics[0]
-        guard described.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .offsets, responseError: described.err)
-        }
-        return described.partition_cnt
     }
 
     /// The group's committed next offsets for `partitions`; a partition without a commit is absent.

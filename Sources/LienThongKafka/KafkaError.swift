@@ -21,6 +21,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let delivery = Code("delivery")
         /// Storing or committing offsets failed.
         public static let offsets = Code("offsets")
+        /// A metadata request failed, or named an unknown topic.
+        public static let metadata = Code("metadata")
         /// Pause, resume, seek or an assignment query failed.
         public static let partitionOperation = Code("partitionOperation")
         /// A broker or protocol error reported by librdkafka outside a specific call.

@@ -131,6 +131,23 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Asks the cluster for `topic`'s partitions and keeps the answer, so the first record sent to it goes out at
+    /// once: librdkafka 2.0.2 looks up a topic it has not produced to only on its next topic scan, up to a second
+    /// after the record was queued. (The property `allow.auto.create.topics`, true by default for producers, lets
+    /// a broker with auto-creation enabled create the topic on this request.)
+    /// - Returns: the topic's partition count.
+    /// - Throws: ``KafkaError`` `.metadata` when the topic is unknown or no broker answers within `timeout`.
+    public func partitionCount(of topic: String, timeout: Duration = .seconds(5)) async throws(KafkaError) -> Int32 {
+        let client = client
+        return try await blockingCalls.run {
+            Result { () throws(KafkaError) in
+                try client.withHandle { handle throws(KafkaError) in
+                    try RDKafkaMetadata.partitionCount(of: topic, handle: handle, timeout: timeout)
+                }
+            }
+        }
+    }
+
     /// The fatal error that made this producer unusable, if any.
     public var fatalError: KafkaError? {
         try? client.withHandle { handle in

@@ -280,6 +280,26 @@ public final class OutboxRelay: Sendable {
         }
     }
 
+    /// Looks up the partitions of the topics the relays publish to, so that the first round's records go out at
+    /// once instead of waiting up to a second for the producer's own lookup. A topic the cluster does not know is
+    /// logged as an error (its records wait in the outbox until it exists); the lookup stops at the first other
+    /// failure (no broker answered: the producer looks the topics up itself once one does).
+    public static func lookUpTopics(_ topics: [String], producer: KafkaProducer, logger: Logger) async {
+        for topic in topics {
+            do {
+                _ = try await producer.partitionCount(of: topic)
+            } catch  where error.librdkafkaName == "UNKNOWN_TOPIC_OR_PART" {
+                logger.error(
+                    "outbound topic does not exist; its records wait in the outbox",
+                    metadata: ["kafka.topic": "\(topic)"])
+            } catch {
+                logger.warning(
+                    "outbound topics not looked up", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
+                return
+            }
+        }
+    }
+
     /// Publishes rounds until one finds nothing; a failure is logged (the next wake-up tries again).
     private func drain() async {
         do {

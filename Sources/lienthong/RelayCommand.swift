@@ -79,7 +79,7 @@ struct RelayCommand: AsyncParsableCommand {
     }
 
     /// Starts `worker.relay_connections` relays, each with its own connection, sharing one producer and listener
-    /// (and `cache`, the rows a worker of this process wrote).
+    /// (and `cache`, the rows a worker of this process wrote), while the producer looks up the outbound topics.
     static func startRelay(
         _ settings: ResolvedSettings, cache: OutboxRecordCache? = nil, logger: Logger
     ) async throws -> RunningRelay {
@@ -95,7 +95,12 @@ struct RelayCommand: AsyncParsableCommand {
                     connection: try await PostgresConnection.connect(configuration: settings.database, logger: logger),
                     producer: producer, batchSize: settings.relayRoundRecords, cache: cache, logger: logger))
         }
-        let task = Task { [relays] in _ = try? await OutboxRelay.run(relays, listener: listener) }
+        let topics = settings.topics.all
+        let task = Task { [relays] in
+            let lookup = Task { await OutboxRelay.lookUpTopics(topics, producer: producer, logger: logger) }
+            defer { lookup.cancel() }
+            _ = try? await OutboxRelay.run(relays, listener: listener)
+        }
         return RunningRelay(task: task, listener: listener, producer: producer)
     }
 }

@@ -191,6 +191,27 @@ struct KafkaClientTests {
         await consumer.close()
     }
 
+    @Test func aProducerLooksUpATopicsPartitions() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("looked-up", partitions: 3)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        #expect(try await producer.partitionCount(of: topic) == 3)
+        await producer.close()
+    }
+
+    /// (The embedded broker creates any topic it is asked about, so an unknown topic cannot be shown here.)
+    @Test func aTopicLookupWithoutABrokerFailsAsMetadata() async throws {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1"), logger: logger)
+        let error = await #expect(throws: KafkaError.self) {
+            try await producer.partitionCount(of: "dossier.status", timeout: .milliseconds(500))
+        }
+        #expect(error?.code == .metadata)
+        #expect(error?.isRetriable == true)
+        await producer.close(timeout: .seconds(1))
+    }
+
     @Test func anUnknownPropertyFailsWithItsName() throws {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g")
         configuration.properties["no.such.property"] = "1"
