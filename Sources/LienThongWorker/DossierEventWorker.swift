@@ -56,7 +56,7 @@ public final class DossierEventWorker: Sendable {
                     Self.storedPositions(partitions, group: group, connection: positionsConnection, logger: logger)
                 },
                 willRevoke: { _, _ in inFlight.waitUntilIdle() }),
-            eventHandler: { event in Self.observe(event, metrics: metrics) },
+            eventHandler: { event in Self.observe(event, metrics: metrics, logger: logger) },
             logger: logger)
         precondition(!connections.isEmpty, "a worker needs at least one connection")
         try consumer.subscribe(topics: [topic])
@@ -297,8 +297,9 @@ public final class DossierEventWorker: Sendable {
         }
     }
 
-    /// Turns the consumer's notices into metrics: rebalances and, from statistics, the lag of each partition.
-    private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics) {
+    /// Turns the consumer's notices into metrics and log lines: rebalances, librdkafka's errors (a broker down, a
+    /// partition's fetch failing) and failed offset commits, and, from statistics, the lag of each partition.
+    private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics, logger: Logger) {
         switch event {
         case .assigned: metrics.recordRebalance("assigned")
         case .revoked(_, let lost): metrics.recordRebalance(lost ? "lost" : "revoked")
@@ -306,7 +307,16 @@ public final class DossierEventWorker: Sendable {
             for partition in ConsumerStatistics.lags(in: json) {
                 metrics.setConsumerLag(topic: partition.topic, partition: partition.partition, lag: partition.lag)
             }
-        case .error, .committed: break
+        case .error(let error):
+            metrics.recordKafkaError(client: "consumer", error)
+            logger.log(
+                level: error.isFatal ? .error : .warning, "kafka consumer error",
+                metadata: [KafkaLoggingKeys.error: "\(error)"])
+        case .committed(let error?):
+            // Kafka's committed offsets are for lag tools; PostgreSQL's positions stay authoritative.
+            metrics.recordKafkaError(client: "consumer", error)
+            logger.notice("kafka offset commit failed", metadata: [KafkaLoggingKeys.error: "\(error)"])
+        case .committed(nil): break
         }
     }
 

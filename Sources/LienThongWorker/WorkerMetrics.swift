@@ -1,5 +1,6 @@
 public import CoreMetrics
 import LienThongDomain
+public import LienThongKafka
 import Synchronization
 
 /// The worker's metrics, created once per bounded label set and cached (swift-metrics; the process bootstraps
@@ -24,6 +25,7 @@ public final class WorkerMetrics: Sendable {
         public static let overdueDossiers = "lienthong_dossiers_overdue"
         public static let openTriage = "lienthong_triage_open"
         public static let retries = "lienthong_batch_retries_total"
+        public static let kafkaErrors = "lienthong_kafka_errors_total"
     }
 
     private let factory: any MetricsFactory
@@ -137,6 +139,11 @@ public final class WorkerMetrics: Sendable {
     /// Records a rebalance notice: `assigned`, `revoked` or `lost`.
     public func recordRebalance(_ kind: String) {
         counter(Name.rebalances, [("kind", kind)]).increment()
+    }
+
+    /// Counts an error a Kafka client reported, by client (`consumer`, `producer`) and librdkafka error name.
+    public func recordKafkaError(client: String, _ error: KafkaError) {
+        counter(Name.kafkaErrors, [("client", client), ("error", error.librdkafkaName ?? "\(error.code)")]).increment()
     }
 
     /// Sets the consumer lag of one partition (from librdkafka's statistics).

@@ -85,7 +85,16 @@ struct RelayCommand: AsyncParsableCommand {
     ) async throws -> RunningRelay {
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: try settings.requiredBrokers())
         producerConfiguration.properties = settings.producerProperties
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        let producer = try KafkaProducer(
+            configuration: producerConfiguration,
+            eventHandler: { event in
+                guard case .error(let error) = event else { return }
+                WorkerMetrics.shared.recordKafkaError(client: "producer", error)
+                logger.log(
+                    level: error.isFatal ? .error : .warning, "kafka producer error",
+                    metadata: [KafkaLoggingKeys.error: "\(error)"])
+            },
+            logger: logger)
         let listener = try PostgresNotificationListener(
             configuration: settings.database, channels: ["lienthong_outbox"], logger: logger)
         var relays: [OutboxRelay] = []

@@ -96,7 +96,15 @@ struct ConsumerPollLoop: Sendable {
             pending.append(
                 reader.read(message, generation: pending.assignmentGeneration), maxWait: configuration.maxBatchWait)
         } else if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-            events(.error(KafkaError(code: .broker, responseError: error)))
+            // A consume error names its partition (a fetch that failed, an offset out of range).
+            let place =
+                message.pointee.rkt.map {
+                    " (\(String(cString: rd_kafka_topic_name($0))) [\(message.pointee.partition)] at offset \(message.pointee.offset))"
+                } ?? ""
+            events(
+                .error(
+                    KafkaError(
+                        code: .broker, responseError: error, reason: String(cString: rd_kafka_err2str(error)) + place)))
         }
     }
 
