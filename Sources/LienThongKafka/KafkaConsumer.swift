@@ -219,18 +219,22 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Stops fetching `partitions` until ``resume(_:)``; the group membership stays alive.
+    /// Stops fetching `partitions` until ``resume(_:)``; the group membership stays alive. Pause partitions that
+    /// delivered a record since their assignment: a pause that overtakes librdkafka's start of a partition's fetch
+    /// makes librdkafka 2.0.2 drop that start, and the partition does not fetch until it is assigned again.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         state.fields.withLock { $0.pausedByApplication.formUnion(partitions) }
         try client.withHandle { handle throws(KafkaError) in try Self.setPaused(true, partitions, handle: handle) }
     }
 
     /// Resumes partitions paused by ``pause(_:)``. A partition the buffer's flow control holds stays paused
-    /// until the buffer drains.
+    /// until the buffer drains; one not paused (or revoked since, which resumed it) is left alone: resuming it
+    /// could overtake librdkafka's start of its fetch.
     public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         let resumable = state.fields.withLock { state in
-            state.pausedByApplication.subtract(partitions)
-            return partitions.filter { !state.pausedByFlowControl.contains($0) }
+            let paused = partitions.filter { state.pausedByApplication.contains($0) }
+            state.pausedByApplication.subtract(paused)
+            return paused.filter { !state.pausedByFlowControl.contains($0) }
         }
         try client.withHandle { handle throws(KafkaError) in try Self.setPaused(false, resumable, handle: handle) }
     }
@@ -328,24 +332,30 @@ public final class KafkaConsumer: Sendable {
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             list.setOffsets(handler.willAssign(partitions))
+            // No pause or resume here: librdkafka may start the new partitions' fetches on its own thread (after
+            // looking up their committed offsets), and a pause or resume that overtakes such a start makes
+            // librdkafka 2.0.2 drop the start as outdated: the partition would never fetch. Revocation resumed
+            // whatever we had paused.
             rd_kafka_assign(handle, list.pointer)
-            // librdkafka keeps a partition's pause flag across revoke and re-assign (its toppar outlives the
-            // assignment), while our pause bookkeeping forgets revoked partitions: a partition paused by flow
-            // control, revoked and assigned back would never fetch again. Every assignment starts resumed; the
-            // poll loop pauses it again if the buffer is still above its high watermark.
-            rd_kafka_resume_partitions(handle, list.pointer)
             state.fields.withLock { $0.assigned.formUnion(partitions) }
             events(.assigned(partitions))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let isLost = rd_kafka_assignment_lost(handle) != 0
             let revoked = Set(partitions)
             // From here `assignment` no longer lists them, so work not yet started can see it must abandon them.
-            state.fields.withLock { state in
-                state.assigned.subtract(revoked)
-                state.pausedByApplication.subtract(revoked)
-                state.pausedByFlowControl.subtract(revoked)
-                state.assignmentGeneration += 1
+            let paused = state.fields.withLock { state in
+                defer {
+                    state.assigned.subtract(revoked)
+                    state.pausedByApplication.subtract(revoked)
+                    state.pausedByFlowControl.subtract(revoked)
+                    state.assignmentGeneration += 1
+                }
+                return revoked.intersection(state.pausedByApplication.union(state.pausedByFlowControl))
             }
+            // librdkafka keeps a partition's pause flag across revoke and re-assign (its toppar outlives the
+            // assignment), while our bookkeeping forgets revoked partitions: resume what we paused now, while
+            // their fetches run, so a partition assigned back fetches again without a resume at assignment.
+            try? setPaused(false, Array(paused), handle: handle)
             pending.assignmentGeneration += 1
             // Fetched but not handed over: never processed, so never stored; the next owner reads them again.
             pending.discard(revoked)

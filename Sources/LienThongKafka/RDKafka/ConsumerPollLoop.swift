@@ -12,6 +12,10 @@ final class PendingBatch: @unchecked Sendable {
     var deadline = ContinuousClock.now
     /// The assignment generation stamped on records as they are read; the revoke callback advances it.
     var assignmentGeneration: UInt64 = 0
+    /// Partitions that delivered a record since they were assigned (or sought): librdkafka has started fetching
+    /// them, so the flow control may pause them. Pausing a partition whose fetch has not started yet races
+    /// librdkafka's own start of it, which it then drops as outdated (2.0.2), and the partition never fetches.
+    private(set) var delivering: Set<KafkaTopicPartition> = []
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -24,6 +28,7 @@ final class PendingBatch: @unchecked Sendable {
     func append(_ message: KafkaMessage, maxWait: Duration) {
         if messages.isEmpty { deadline = .now + maxWait }
         messages.append(message)
+        delivering.insert(message.topicPartition)
     }
 
     func take() -> [KafkaMessage] {
@@ -36,6 +41,7 @@ final class PendingBatch: @unchecked Sendable {
 
     func discard(_ partitions: Set<KafkaTopicPartition>) {
         messages.removeAll { partitions.contains($0.topicPartition) }
+        delivering.subtract(partitions)
     }
 }
 
@@ -108,12 +114,15 @@ struct ConsumerPollLoop: Sendable {
         }
     }
 
-    /// Pauses every assigned partition while the buffer is full; resumes those it paused once it is half empty.
+    /// Pauses every assigned partition that is delivering while the buffer is full; resumes those it paused once
+    /// it is half empty. (A partition that has not delivered yet adds at most one fetch to the buffer before it is
+    /// paused in turn.)
     private func applyFlowControl(_ handle: OpaquePointer) {
+        let delivering = pending.delivering
         let (toPause, toResume) = state.fields.withLock { state -> ([KafkaTopicPartition], [KafkaTopicPartition]) in
             if state.bufferedCount >= self.state.capacity {
-                let toPause = state.assigned.subtracting(state.pausedByApplication).subtracting(
-                    state.pausedByFlowControl)
+                let toPause = state.assigned.intersection(delivering).subtracting(state.pausedByApplication)
+                    .subtracting(state.pausedByFlowControl)
                 state.pausedByFlowControl.formUnion(toPause)
                 return (Array(toPause), [])
             }
