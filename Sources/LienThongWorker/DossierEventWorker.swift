@@ -308,14 +308,11 @@ public final class DossierEventWorker: Sendable {
                 metrics.setConsumerLag(topic: partition.topic, partition: partition.partition, lag: partition.lag)
             }
         case .error(let error):
-            metrics.recordKafkaError(client: "consumer", error)
-            logger.log(
-                level: error.isFatal ? .error : .warning, "kafka consumer error",
-                metadata: [KafkaLoggingKeys.error: "\(error)"])
+            metrics.recordKafkaError(client: "consumer", error, logger: logger)
         case .committed(let error?):
-            // Kafka's committed offsets are for lag tools; PostgreSQL's positions stay authoritative.
-            metrics.recordKafkaError(client: "consumer", error)
-            logger.notice("kafka offset commit failed", metadata: [KafkaLoggingKeys.error: "\(error)"])
+            // A failed offset commit (during a rebalance, typically) only delays lag tools: PostgreSQL's positions
+            // stay authoritative.
+            metrics.recordKafkaError(client: "consumer", error, logger: logger, level: .notice)
         case .committed(nil): break
         }
     }

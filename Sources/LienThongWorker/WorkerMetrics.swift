@@ -1,6 +1,7 @@
 public import CoreMetrics
 import LienThongDomain
 public import LienThongKafka
+public import Logging
 import Synchronization
 
 /// The worker's metrics, created once per bounded label set and cached (swift-metrics; the process bootstraps
@@ -141,9 +142,15 @@ public final class WorkerMetrics: Sendable {
         counter(Name.rebalances, [("kind", kind)]).increment()
     }
 
-    /// Counts an error a Kafka client reported, by client (`consumer`, `producer`) and librdkafka error name.
-    public func recordKafkaError(client: String, _ error: KafkaError) {
+    /// Counts an error a Kafka client reported, by client (`consumer`, `producer`) and librdkafka error name, and
+    /// logs it as `kafka <client> error`: at error level when it is fatal, at `level` otherwise.
+    public func recordKafkaError(
+        client: String, _ error: KafkaError, logger: Logger, level: Logger.Level = .warning
+    ) {
         counter(Name.kafkaErrors, [("client", client), ("error", error.librdkafkaName ?? "\(error.code)")]).increment()
+        logger.log(
+            level: error.isFatal ? .error : level, "kafka \(client) error",
+            metadata: [KafkaLoggingKeys.error: "\(error)"])
     }
 
     /// Sets the consumer lag of one partition (from librdkafka's statistics).

@@ -89,10 +89,7 @@ struct RelayCommand: AsyncParsableCommand {
             configuration: producerConfiguration,
             eventHandler: { event in
                 guard case .error(let error) = event else { return }
-                WorkerMetrics.shared.recordKafkaError(client: "producer", error)
-                logger.log(
-                    level: error.isFatal ? .error : .warning, "kafka producer error",
-                    metadata: [KafkaLoggingKeys.error: "\(error)"])
+                WorkerMetrics.shared.recordKafkaError(client: "producer", error, logger: logger)
             },
             logger: logger)
         let listener = try PostgresNotificationListener(
