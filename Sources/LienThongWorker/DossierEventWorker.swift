@@ -302,7 +302,9 @@ public final class DossierEventWorker: Sendable {
     private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics, logger: Logger) {
         switch event {
         case .assigned: metrics.recordRebalance("assigned")
-        case .revoked(_, let lost): metrics.recordRebalance(lost ? "lost" : "revoked")
+        case .revoked(let partitions, let lost):
+            metrics.recordRebalance(lost ? "lost" : "revoked")
+            metrics.forgetConsumerLag(of: partitions)
         case .statistics(let json):
             for partition in ConsumerStatistics.lags(in: json) {
                 metrics.setConsumerLag(topic: partition.topic, partition: partition.partition, lag: partition.lag)

@@ -63,12 +63,17 @@ public final class WorkerMetrics: Sendable {
         Self.cached(name, dimensions, in: gauges) { Gauge(label: name, dimensions: dimensions, factory: factory) }
     }
 
+    /// A metric's key in the caches.
+    private static func key(_ name: String, _ dimensions: [(String, String)]) -> String {
+        ([name] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
+    }
+
     /// The metric of `name` and `dimensions` from `cache`, made once.
     private static func cached<Metric>(
         _ name: String, _ dimensions: [(String, String)], in cache: borrowing Mutex<[String: Metric]>,
         make: () -> Metric
     ) -> Metric {
-        let key = ([name] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
+        let key = key(name, dimensions)
         return cache.withLock { metrics in
             if let metric = metrics[key] { return metric }
             let metric = make()
@@ -155,7 +160,23 @@ public final class WorkerMetrics: Sendable {
 
     /// Sets the consumer lag of one partition (from librdkafka's statistics).
     public func setConsumerLag(topic: String, partition: Int32, lag: Int64) {
-        gauge(Name.consumerLag, [("topic", topic), ("partition", String(partition))]).record(lag)
+        gauge(Name.consumerLag, Self.lagDimensions(topic, partition)).record(lag)
+    }
+
+    /// Removes the consumer lag series of partitions this member no longer owns: librdkafka stops reporting their
+    /// lag, and the last value would otherwise stay exposed while another member drains them.
+    public func forgetConsumerLag(of partitions: [KafkaTopicPartition]) {
+        let forgotten = gauges.withLock { gauges in
+            partitions.compactMap { partition in
+                gauges.removeValue(
+                    forKey: Self.key(Name.consumerLag, Self.lagDimensions(partition.topic, partition.partition)))
+            }
+        }
+        for gauge in forgotten { gauge.destroy() }
+    }
+
+    private static func lagDimensions(_ topic: String, _ partition: Int32) -> [(String, String)] {
+        [("topic", topic), ("partition", String(partition))]
     }
 
     /// Sets the store-wide gauges sampled by ``OperationalGauges``.

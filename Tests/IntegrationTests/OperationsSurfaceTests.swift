@@ -181,6 +181,19 @@ struct OperationsSurfaceTests {
         }
     }
 
+    @Test func aRevokedPartitionsLagIsNoLongerExposed() {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        metrics.setConsumerLag(topic: "dossier.events", partition: 0, lag: 60_000)
+        metrics.setConsumerLag(topic: "dossier.events", partition: 1, lag: 5)
+        metrics.forgetConsumerLag(of: [KafkaTopicPartition(topic: "dossier.events", partition: 0)])
+        let afterRevoke = registry.emitToString()
+        #expect(!afterRevoke.contains(#"partition="0""#), "another member drains it now")
+        #expect(afterRevoke.contains(#"lienthong_consumer_lag{topic="dossier.events",partition="1"} 5"#))
+        metrics.setConsumerLag(topic: "dossier.events", partition: 0, lag: 7)
+        #expect(registry.emitToString().contains(#"lienthong_consumer_lag{topic="dossier.events",partition="0"} 7"#))
+    }
+
     @Test func aRejectedEventIsReplayedAfterAFixAndATriagedDossierIsAssigned() async throws {
         try await withTestDatabase { database in
             let kafka = try TestKafka()
