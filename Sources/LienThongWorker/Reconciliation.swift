@@ -51,6 +51,22 @@ public struct ReconciliationReport: Sendable, Hashable, CustomStringConvertible 
     }
 }
 
+/// Which offsets below each partition's end offset have an inbox row, and the outcomes of those rows: the first
+/// half of a reconciliation. Read before the topic, it tells which offsets' event ids the topic scan must keep (only
+/// those without a row), so a reconciliation holds one flag per offset rather than every event id of the topic.
+public struct RecordedOffsets: Sendable {
+    /// Per partition, one flag per offset below its end offset (the array's count is the end offset).
+    fileprivate var flags: [KafkaTopicPartition: [Bool]] = [:]
+    /// Inbox rows of those partitions by outcome.
+    fileprivate var outcomes: [String: Int] = [:]
+
+    /// Whether `offset` of `partition` is outside the reconciled range or has an inbox row.
+    public func covers(_ partition: KafkaTopicPartition, _ offset: Int64) -> Bool {
+        guard let flags = flags[partition], offset >= 0, offset < flags.count else { return true }
+        return flags[Int(offset)]
+    }
+}
+
 public enum Reconciliation {
     /// Reconciles the store against the inbound topic's end offsets.
     /// - Parameters:
@@ -62,11 +78,35 @@ public enum Reconciliation {
         eventIDsByOffset: [KafkaTopicPartition: [Int64: String]],
         on connection: PostgresConnection
     ) async throws -> ReconciliationReport {
+        try await run(
+            consumerGroup: consumerGroup, recorded: try await recordedOffsets(below: endOffsets, on: connection),
+            eventIDsByOffset: eventIDsByOffset, on: connection)
+    }
+
+    /// The first half of a reconciliation: which offsets below `endOffsets` have an inbox row.
+    public static func recordedOffsets(
+        below endOffsets: [KafkaTopicPartition: Int64], on connection: PostgresConnection
+    ) async throws -> RecordedOffsets {
+        try await connection.run { session in try InboxScan.recordedOffsets(below: endOffsets, in: session) }
+    }
+
+    /// The second half: accounts for the offsets without an inbox row, then checks histories, status events, the
+    /// outbox and the stored positions.
+    /// - Parameter eventIDsByOffset: the event ids read from the topic; only those of offsets `recorded` does not
+    ///   cover are used (for telling re-sends from losses).
+    public static func run(
+        consumerGroup: String,
+        recorded: RecordedOffsets,
+        eventIDsByOffset: [KafkaTopicPartition: [Int64: String]],
+        on connection: PostgresConnection
+    ) async throws -> ReconciliationReport {
         try await connection.run { session in
             var report = ReconciliationReport()
-            let recorded = try InboxScan.recordedOffsets(below: endOffsets, report: &report, in: session)
+            report.outcomes = recorded.outcomes
             var unaccounted: [(partition: KafkaTopicPartition, offset: Int64, eventID: String?)] = []
-            let partitions = recorded.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
+            let partitions = recorded.flags.sorted {
+                ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition)
+            }
             for (partition, seen) in partitions {
                 let end = Int64(seen.count)
                 report.offsets += seen.count
@@ -116,12 +156,13 @@ private enum InboxScan {
     /// Rows fetched from the cursor at a time.
     static let slice = 10_000
 
-    /// For each partition of `endOffsets`, which offsets below its end have an inbox row (one flag per offset, so
-    /// the array's count is the end offset); counts the rows of those partitions by outcome into `report`.
+    /// For each partition of `endOffsets`, which offsets below its end have an inbox row, and the outcomes of the
+    /// rows of those partitions.
     static func recordedOffsets(
-        below endOffsets: [KafkaTopicPartition: Int64], report: inout ReconciliationReport, in session: PostgresSession
-    ) throws -> [KafkaTopicPartition: [Bool]] {
-        var recorded = endOffsets.mapValues { [Bool](repeating: false, count: Int($0)) }
+        below endOffsets: [KafkaTopicPartition: Int64], in session: PostgresSession
+    ) throws -> RecordedOffsets {
+        var recorded = RecordedOffsets()
+        recorded.flags = endOffsets.mapValues { [Bool](repeating: false, count: Int($0)) }
         let topics = Array(Set(endOffsets.keys.map(\.topic)))
         try session.runScript("BEGIN READ ONLY")
         do {
@@ -135,9 +176,9 @@ private enum InboxScan {
                 for row in rows {
                     let (topic, partition, offset, outcome) = try row.decode((String, Int32, Int64, String).self)
                     let key = KafkaTopicPartition(topic: topic, partition: partition)
-                    guard let end = recorded[key]?.count else { continue }
-                    report.outcomes[outcome, default: 0] += 1
-                    if offset >= 0 && offset < end { recorded[key]?[Int(offset)] = true }
+                    guard let end = recorded.flags[key]?.count else { continue }
+                    recorded.outcomes[outcome, default: 0] += 1
+                    if offset >= 0 && offset < end { recorded.flags[key]?[Int(offset)] = true }
                 }
                 if rows.count < slice { break }
             }

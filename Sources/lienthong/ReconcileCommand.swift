@@ -11,8 +11,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         commandName: "reconcile",
         abstract: "Check that every inbound offset was applied, deduplicated, dead-lettered or triaged, and published.",
         discussion: """
-            Reads --topic from its start to its current end (a throwaway consumer group; nothing is committed), \
-            then checks PostgreSQL: each offset has an inbox row or is a re-send of an event id seen elsewhere; no \
+            Reads which offsets of --topic up to its current end have an inbox row, then reads the topic (a \
+            throwaway consumer group; nothing is committed), keeping only the event ids of the offsets without one, \
+            and checks PostgreSQL: each offset has an inbox row or is a re-send of an event id seen elsewhere; no \
             event is twice in a dossier's history; every applied status change has its status event in the outbox \
             and every outbox row is published; no event is still held for a version gap; the group's stored \
             positions reach the end. Exits 0 when all holds, 1 otherwise, naming the first missing offsets.
@@ -35,13 +36,18 @@ struct ReconcileCommand: AsyncParsableCommand {
         if connection.printConfig { return print(settings.printable()) }
         var logger = Logger(label: "lienthong.reconcile")
         logger.logLevel = .warning
-        let scan = try await InboundTopicScan.read(
-            topic: settings.topic, bootstrapServers: try settings.requiredBrokers(),
-            properties: settings.consumerProperties, timeout: .seconds(timeoutSeconds), logger: logger)
+        let brokers = try settings.requiredBrokers()
+        let ends = try await InboundTopicScan.endOffsets(
+            topic: settings.topic, bootstrapServers: brokers, properties: settings.consumerProperties, logger: logger)
         let database = try await PostgresConnection.connect(configuration: settings.database, logger: logger)
+        // The inbox first, so the topic scan keeps only the event ids of offsets without an inbox row.
+        let recorded = try await Reconciliation.recordedOffsets(below: ends, on: database)
+        let scan = try await InboundTopicScan.read(
+            topic: settings.topic, bootstrapServers: brokers, properties: settings.consumerProperties,
+            timeout: .seconds(timeoutSeconds), endOffsets: ends,
+            keepingEventIDsWhere: { partition, offset in !recorded.covers(partition, offset) }, logger: logger)
         let report = try await Reconciliation.run(
-            consumerGroup: settings.group, endOffsets: scan.endOffsets, eventIDsByOffset: scan.eventIDsByOffset,
-            on: database)
+            consumerGroup: settings.group, recorded: recorded, eventIDsByOffset: scan.eventIDsByOffset, on: database)
         await database.close()
         print(report)
         if !report.missingOffsets.isEmpty {

@@ -1,3 +1,4 @@
+import Foundation
 import LienThongKafka
 import LienThongPostgres
 import LienThongTestSupport
@@ -49,6 +50,57 @@ struct ReconciliationTests {
             #expect(report.missingOffsets == ["dossier.events/0@20000", "dossier.events/1@3"])
             #expect(report.partitionsBehind == 1)
             #expect(!report.isClean)
+            await connection.close()
+        }
+    }
+
+    /// `lienthong reconcile`'s order: the inbox first, then a topic scan that keeps only the event ids of offsets
+    /// without an inbox row. Of 40 records, offset 7 is a re-send of offset 3's event and offset 9 was never
+    /// stored: the scan keeps those two ids, and the report names 9 alone.
+    @Test func theTopicScanKeepsOnlyTheEventIDsOfOffsetsWithoutAnInboxRow() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(on: connection, logger: logger)
+            let kafka = try TestKafka()
+            defer { kafka.close() }
+            let topic = try await kafka.createTopic("dossier.events", partitions: 1)
+            let ids = (0..<40).map { $0 == 7 ? "e-3" : "e-\($0)" }
+            let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+            for result in await producer.send(
+                ids.map { KafkaProducerMessage(topic: topic, key: "dossier", value: #"{"id":"\#($0)"}"#) })
+            {
+                _ = try result.get()
+            }
+            await producer.close()
+            try await connection.query(
+                """
+                INSERT INTO inbox (event_id, topic, partition, "offset", outcome)
+                SELECT 'e-' || n, \(topic), 0, n, 'applied' FROM generate_series(0, 39) AS n WHERE n NOT IN (7, 9)
+                """)
+            try await connection.query(
+                """
+                INSERT INTO consumer_position (consumer_group, topic, partition, next_offset)
+                VALUES ('workers', \(topic), 0, 40)
+                """)
+
+            let ends = try await InboundTopicScan.endOffsets(
+                topic: topic, bootstrapServers: kafka.bootstrapServers, logger: logger)
+            let partition = KafkaTopicPartition(topic: topic, partition: 0)
+            #expect(ends == [partition: 40])
+            let recorded = try await Reconciliation.recordedOffsets(below: ends, on: connection)
+            let scan = try await InboundTopicScan.read(
+                topic: topic, bootstrapServers: kafka.bootstrapServers, endOffsets: ends,
+                keepingEventIDsWhere: { !recorded.covers($0, $1) }, logger: logger)
+            #expect(scan.eventIDsByOffset == [partition: [7: "e-3", 9: "e-9"]])
+
+            let report = try await Reconciliation.run(
+                consumerGroup: "workers", recorded: recorded, eventIDsByOffset: scan.eventIDsByOffset, on: connection)
+            #expect(report.offsets == 40)
+            #expect(report.outcomes == ["applied": 38])
+            #expect(report.resentOffsets == 1)
+            #expect(report.lost == 1)
+            #expect(report.missingOffsets == ["\(topic)/0@9"])
+            #expect(report.partitionsBehind == 0)
             await connection.close()
         }
     }
