@@ -19,6 +19,13 @@ public struct TestPostgresCluster: Sendable {
     /// Whether this is the throwaway cluster (false for `LIENTHONG_TEST_DATABASE_URL`).
     public var isThrowaway: Bool { listeningPort != nil }
 
+    /// Whether tests use the existing server named by `LIENTHONG_TEST_DATABASE_URL` instead of a throwaway cluster.
+    public static var usesExistingServer: Bool { existingServerURL != nil }
+
+    private static var existingServerURL: String? {
+        ProcessInfo.processInfo.environment["LIENTHONG_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The cluster of this test process, started on first use.
     public static func shared() async throws -> TestPostgresCluster {
         try await sharedStart.value
@@ -27,7 +34,7 @@ public struct TestPostgresCluster: Sendable {
     private static let sharedStart = Task { try await start() }
 
     private static func start() async throws -> TestPostgresCluster {
-        if let url = ProcessInfo.processInfo.environment["LIENTHONG_TEST_DATABASE_URL"], !url.isEmpty {
+        if let url = existingServerURL {
             return TestPostgresCluster(adminURL: url, listeningPort: nil)
         }
         try await removeStaleClusters()

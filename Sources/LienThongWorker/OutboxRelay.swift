@@ -291,10 +291,11 @@ public final class OutboxRelay: Sendable {
             } catch  where error.librdkafkaName == "UNKNOWN_TOPIC_OR_PART" {
                 logger.error(
                     "outbound topic does not exist; its records wait in the outbox",
-                    metadata: ["kafka.topic": "\(topic)"])
+                    metadata: [KafkaLoggingKeys.topic: "\(topic)"])
             } catch {
                 logger.warning(
-                    "outbound topics not looked up", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
+                    "outbound topics not looked up",
+                    metadata: [KafkaLoggingKeys.topic: "\(topic)", KafkaLoggingKeys.error: "\(error)"])
                 return
             }
         }

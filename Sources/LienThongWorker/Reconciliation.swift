@@ -107,6 +107,13 @@ public enum Reconciliation {
             let partitions = recorded.flags.sorted {
                 ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition)
             }
+            var storedPositions: [KafkaTopicPartition: Int64] = [:]
+            for row in try session.query(
+                "SELECT topic, partition, next_offset FROM consumer_position WHERE consumer_group = \(consumerGroup)")
+            {
+                let (topic, partition, next) = try row.decode((String, Int32, Int64).self)
+                storedPositions[KafkaTopicPartition(topic: topic, partition: partition)] = next
+            }
             for (partition, seen) in partitions {
                 let end = Int64(seen.count)
                 report.offsets += seen.count
@@ -114,14 +121,7 @@ public enum Reconciliation {
                 for offset in 0..<end where !seen[Int(offset)] {
                     unaccounted.append((partition, offset, ids[offset]))
                 }
-                let stored =
-                    try session.query(
-                        """
-                        SELECT next_offset FROM consumer_position
-                        WHERE consumer_group = \(consumerGroup) AND topic = \(partition.topic) AND partition = \(partition.partition)
-                        """
-                    ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
-                if stored < end { report.partitionsBehind += 1 }
+                if storedPositions[partition] ?? 0 < end { report.partitionsBehind += 1 }
             }
             let inInbox = try InboxScan.storedEventIDs(unaccounted.compactMap(\.eventID), in: session)
             report.unaccountedOffsets = unaccounted.count

@@ -32,7 +32,7 @@ struct DevCommandTests {
     /// worker's port cannot be taken by some connection's local port.
     @Test(
         .enabled(
-            if: (ProcessInfo.processInfo.environment["LIENTHONG_TEST_DATABASE_URL"] ?? "").isEmpty,
+            if: !TestPostgresCluster.usesExistingServer,
             "takes the throwaway cluster's port"))
     func aWorkerThatStopsEarlyIsReportedWithTheEndOfItsLog() async throws {
         let taken = try #require(try await TestPostgresCluster.shared().listeningPort)

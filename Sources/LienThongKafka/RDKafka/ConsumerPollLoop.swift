@@ -27,8 +27,9 @@ final class PendingBatch: @unchecked Sendable {
 
     func append(_ message: KafkaMessage, maxWait: Duration) {
         if messages.isEmpty { deadline = .now + maxWait }
+        // Records come in runs per partition: hash the partition once per run, not once per record.
+        if messages.last?.topicPartition != message.topicPartition { delivering.insert(message.topicPartition) }
         messages.append(message)
-        delivering.insert(message.topicPartition)
     }
 
     func take() -> [KafkaMessage] {
