@@ -275,6 +275,11 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The partitions the buffer's flow control holds paused (for tests and diagnostics).
+    package var partitionsPausedByFlowControl: Set<KafkaTopicPartition> {
+        state.fields.withLock { $0.pausedByFlowControl }
+    }
+
     /// The latest statistics JSON, when ``KafkaConsumerConfiguration/statisticsInterval`` is set.
     public var latestStatistics: String? {
         state.fields.withLock { $0.latestStatistics }

@@ -170,6 +170,39 @@ struct KafkaClientTests {
         await producer.close()
     }
 
+    /// With no reader the buffer fills: the flow control pauses the partitions that delivered (both here), and
+    /// resumes them once a reader has drained it to half.
+    @Test func aFullBufferPausesTheDeliveringPartitionsAndADrainedOneResumesThem() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let topic = try await kafka.createTopic("paused-by-flow", partitions: 2)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        let total = 1000
+        for result in await producer.send(
+            (0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
+        {
+            _ = try result.get()
+        }
+        var configuration = kafka.consumerConfiguration(group: "paused-by-flow")
+        configuration.maxBatchSize = 50
+        configuration.maxBufferedMessages = 100
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.subscribe(topics: [topic])
+        #expect(
+            await eventually {
+                consumer.assignment.count == 2 && consumer.partitionsPausedByFlowControl == consumer.assignment
+            }, "both partitions delivered and are paused")
+        var received = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while received < total, ContinuousClock.now < deadline {
+            received += await nextBatch(consumer, timeout: .seconds(10))?.count ?? 0
+        }
+        #expect(received == total)
+        #expect(await eventually { consumer.partitionsPausedByFlowControl.isEmpty }, "resumed once drained")
+        await consumer.close()
+        await producer.close()
+    }
+
     @Test func statisticsAreExposed() async throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
