@@ -55,17 +55,33 @@ public struct KafkaHeader: Hashable, Sendable {
     /// The header name.
     public var name: String
     /// The header value, `nil` for a null value.
-    public var value: [UInt8]?
+    public var value: [UInt8]? {
+        get { valueBytes?.array }
+        set { valueBytes = newValue.map(KafkaBytes.bytes) }
+    }
+
+    /// The value as given: a string value is kept as the string, which the producer reads in place.
+    var valueBytes: KafkaBytes?
 
     /// Creates a header.
     public init(name: String, value: [UInt8]?) {
         self.name = name
-        self.value = value
+        self.valueBytes = value.map(KafkaBytes.bytes)
     }
 
     /// Creates a header with a UTF-8 string value.
     public init(name: String, string: String) {
-        self.init(name: name, value: Array(string.utf8))
+        self.name = name
+        self.valueBytes = .text(string)
+    }
+
+    public static func == (lhs: KafkaHeader, rhs: KafkaHeader) -> Bool {
+        lhs.name == rhs.name && lhs.value == rhs.value
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(value)
     }
 }
 

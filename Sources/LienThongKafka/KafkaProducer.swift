@@ -43,7 +43,7 @@ public final class KafkaProducer: Sendable {
         let state = SharedState()
         let events = eventHandler ?? { _ in }
         let context = RDKafkaCallbackContext(
-            delivery: { message in DeliveryTicket.complete(message) },
+            delivery: { message in DeliveryBatch.complete(message) },
             statistics: { json in
                 state.withLock { $0.latestStatistics = json }
                 events(.statistics(json))
@@ -99,10 +99,10 @@ public final class KafkaProducer: Sendable {
     /// Produces records in order and waits for every delivery report.
     /// - Returns: one result per record, in the order given.
     public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        let batch = DeliveryBatch(count: messages.count)
+        let batch = DeliveryBatch(topics: messages.map(\.topic))
         for (index, message) in messages.enumerated() {
             while true {
-                let outcome = enqueue(message, ticket: DeliveryTicket(batch: batch, index: index, topic: message.topic))
+                let outcome = enqueue(message, opaque: batch.opaque(forRecord: index))
                 if case .queueFull = outcome {
                     await waitForQueueSpace()
                     continue
@@ -186,14 +186,15 @@ public final class KafkaProducer: Sendable {
         case failed(KafkaError)
     }
 
-    private func enqueue(_ message: KafkaProducerMessage, ticket: DeliveryTicket) -> EnqueueOutcome {
-        let opaque = Unmanaged.passRetained(ticket).toOpaque()
+    /// Queues one record; `opaque` (retained by ``DeliveryBatch/opaque(forRecord:)``) is released here unless
+    /// librdkafka took the record, in which case its delivery report releases it.
+    private func enqueue(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer) -> EnqueueOutcome {
         let error: rd_kafka_resp_err_t
         do {
             error = try client.withHandle { handle in
                 let headers = Self.makeHeaders(message.headers)
-                let error = withOptionalBytes(message.key) { key in
-                    withOptionalBytes(message.value) { value in
+                let error = message.keyBytes.withUnsafeBytes { key in
+                    message.valueBytes.withUnsafeBytes { value in
                         lt_produce(
                             handle, message.topic, message.partition ?? lt_partition_unassigned(),
                             key.baseAddress, key.count, value.baseAddress, value.count, headers, opaque)
@@ -204,11 +205,11 @@ public final class KafkaProducer: Sendable {
                 return error
             }
         } catch {
-            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+            DeliveryBatch.release(opaque)
             return .failed(error)
         }
         guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return .enqueued }
-        Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+        DeliveryBatch.release(opaque)
         if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
         return .failed(KafkaError(code: .produce, responseError: error))
     }
@@ -226,7 +227,7 @@ public final class KafkaProducer: Sendable {
     private static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
         guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
         for header in headers {
-            withOptionalBytes(header.value) { value in
+            header.valueBytes.withUnsafeBytes { value in
                 _ = rd_kafka_header_add(list, header.name, -1, value.baseAddress, value.count)
             }
         }
@@ -234,28 +235,65 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// Calls `body` with the bytes of `bytes`, or an empty buffer with a nil base address for nil.
-private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-    guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-    // An empty array may hand out a nil base address; librdkafka must see an empty, non-null value.
-    if bytes.isEmpty {
-        return withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
-    }
-    return bytes.withUnsafeBytes(body)
-}
-
 /// The results of one ``KafkaProducer/send(_:)-(Array)`` call, filled by delivery reports.
-final class DeliveryBatch: Sendable {
+///
+/// Each record's librdkafka opaque points into one buffer of slots allocated with the batch (its index and the
+/// batch), instead of an object per record.
+final class DeliveryBatch: @unchecked Sendable {
+    // Unchecked: `slots` is written once in init and only read afterwards; `state` is behind its mutex.
     private struct State {
         var results: [Result<KafkaDeliveryReport, KafkaError>?]
         var remaining: Int
         var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
     }
 
-    private let state: Mutex<State>
+    private struct Slot {
+        let batch: Unmanaged<DeliveryBatch>
+        let index: Int
+    }
 
-    init(count: Int) {
-        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+    private let state: Mutex<State>
+    private let topics: [String]
+    private let slots: UnsafeMutablePointer<Slot>
+
+    /// A batch of `topics.count` records, the topic of each in order.
+    init(topics: [String]) {
+        self.topics = topics
+        state = Mutex(State(results: Array(repeating: nil, count: topics.count), remaining: topics.count))
+        slots = .allocate(capacity: topics.count)
+        let batch = Unmanaged.passUnretained(self)
+        for index in topics.indices { (slots + index).initialize(to: Slot(batch: batch, index: index)) }
+    }
+
+    deinit {
+        slots.deinitialize(count: topics.count)
+        slots.deallocate()
+    }
+
+    /// The opaque to produce record `index` with: it retains the batch until its report (or ``release(_:)``).
+    func opaque(forRecord index: Int) -> UnsafeMutableRawPointer {
+        _ = Unmanaged.passRetained(self)
+        return UnsafeMutableRawPointer(slots + index)
+    }
+
+    /// Gives back an opaque whose record librdkafka did not take.
+    static func release(_ opaque: UnsafeMutableRawPointer) {
+        opaque.assumingMemoryBound(to: Slot.self).pointee.batch.release()
+    }
+
+    /// Serves one delivery report (on the producer's poll thread).
+    static func complete(_ message: UnsafePointer<rd_kafka_message_t>) {
+        guard let opaque = message.pointee._private else { return }
+        let slot = opaque.assumingMemoryBound(to: Slot.self).pointee
+        let batch = slot.batch.takeRetainedValue()
+        let error = message.pointee.err
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let partition = KafkaTopicPartition(topic: batch.topics[slot.index], partition: message.pointee.partition)
+            batch.complete(
+                slot.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
+        } else {
+            batch.complete(slot.index, .failure(KafkaError(code: .delivery, responseError: error)))
+        }
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
@@ -281,33 +319,6 @@ final class DeliveryBatch: Sendable {
                 return nil
             }
             if let results { continuation.resume(returning: results) }
-        }
-    }
-}
-
-/// The per-record opaque handed to librdkafka: retained at produce, released by the delivery report.
-final class DeliveryTicket: Sendable {
-    let batch: DeliveryBatch
-    let index: Int
-    let topic: String
-
-    init(batch: DeliveryBatch, index: Int, topic: String) {
-        self.batch = batch
-        self.index = index
-        self.topic = topic
-    }
-
-    /// Serves one delivery report (on the producer's poll thread).
-    static func complete(_ message: UnsafePointer<rd_kafka_message_t>) {
-        guard let opaque = message.pointee._private else { return }
-        let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
-        let error = message.pointee.err
-        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let partition = KafkaTopicPartition(topic: ticket.topic, partition: message.pointee.partition)
-            ticket.batch.complete(
-                ticket.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
-        } else {
-            ticket.batch.complete(ticket.index, .failure(KafkaError(code: .delivery, responseError: error)))
         }
     }
 }

@@ -94,7 +94,7 @@ public final class SimulationDriver: Sendable {
     private func send(_ records: [SimulatedRecord]) async throws {
         guard !records.isEmpty else { return }
         let messages = records.map {
-            KafkaProducerMessage(topic: inboundTopic, key: Array($0.key.utf8), value: $0.value)
+            KafkaProducerMessage(topic: inboundTopic, key: $0.key, value: $0.value)
         }
         for result in await producer.send(messages) { _ = try result.get() }
         sent.add(records.count, ordering: .relaxed)

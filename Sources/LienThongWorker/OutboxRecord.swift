@@ -46,7 +46,7 @@ extension OutboxRecord {
         if !extraHeaders.isEmpty {
             headers += extraHeaders.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, string: $0.value) }
         }
-        return KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: payload, headers: headers)
+        return KafkaProducerMessage(topic: topic, key: key, value: payload, headers: headers)
     }
 
     /// Every record's `ce_source` header (made once, not per record).

@@ -21,15 +21,18 @@ struct KafkaClientTests {
             KafkaProducerMessage(topic: topic, key: nil, value: "no key"),
             KafkaProducerMessage(topic: topic, key: "000.00.12.H56-250701-0001", value: nil),
             KafkaProducerMessage(topic: topic, key: [], value: []),
+            KafkaProducerMessage(
+                topic: topic, key: "", value: Array("bytes".utf8), headers: [KafkaHeader(name: "blank", string: "")]),
         ]
         let reports = try await producer.send(sent).map { try $0.get() }
-        #expect(reports.map(\.offset) == [0, 1, 2, 3])
+        #expect(reports.map(\.offset) == [0, 1, 2, 3, 4])
+        #expect(reports.allSatisfy { $0.topicPartition == KafkaTopicPartition(topic: topic, partition: 0) })
 
         let consumer = try KafkaConsumer(
             configuration: kafka.consumerConfiguration(group: "round-trip"), logger: logger)
         try consumer.subscribe(topics: [topic])
-        let received = await collect(consumer, count: 4)
-        try #require(received.count == 4)
+        let received = await collect(consumer, count: 5)
+        try #require(received.count == 5)
         #expect(received[0].key == Array("000.00.12.H56-250701-0001".utf8))
         #expect(received[0].header("event-id") == Array("e1".utf8))
         #expect(
@@ -40,6 +43,8 @@ struct KafkaClientTests {
         #expect(received[1].key == nil && received[1].valueText == "no key")
         #expect(received[2].value == nil, "a tombstone arrives as a nil value")
         #expect(received[3].key == [] && received[3].value == [])
+        #expect(received[4].key == [] && received[4].value == Array("bytes".utf8))
+        #expect(received[4].headers == [KafkaHeader(name: "blank", value: [])], "an empty string is not a null")
         await consumer.close()
         await producer.close()
     }

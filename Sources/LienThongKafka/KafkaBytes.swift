@@ -1,0 +1,34 @@
+/// Bytes handed to the producer: an array, or a string whose UTF-8 librdkafka copies in place, so that a record
+/// built from strings (keys, header values) needs no array per field.
+enum KafkaBytes: Sendable {
+    case bytes([UInt8])
+    case text(String)
+
+    /// The bytes as an array (a copy for a string).
+    var array: [UInt8] {
+        switch self {
+        case .bytes(let bytes): bytes
+        case .text(let text): Array(text.utf8)
+        }
+    }
+
+    /// Calls `body` with the bytes in place; an empty value gets a non-null base address, as librdkafka needs.
+    func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch self {
+        case .bytes(let bytes) where !bytes.isEmpty:
+            return bytes.withUnsafeBytes(body)
+        case .text(var text) where !text.isEmpty:
+            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        default:
+            return Swift.withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
+        }
+    }
+}
+
+extension Optional where Wrapped == KafkaBytes {
+    /// Calls `body` with the bytes in place, or an empty buffer with a nil base address for nil (a null field).
+    func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        guard let self else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return self.withUnsafeBytes(body)
+    }
+}
