@@ -193,11 +193,14 @@ public final class KafkaProducer: Sendable {
         do {
             error = try client.withHandle { handle in
                 let headers = Self.makeHeaders(message.headers)
-                let error = message.keyBytes.withUnsafeBytes { key in
-                    message.valueBytes.withUnsafeBytes { value in
-                        lt_produce(
-                            handle, message.topic, message.partition ?? lt_partition_unassigned(),
-                            key.baseAddress, key.count, value.baseAddress, value.count, headers, opaque)
+                // `withCString`, not a String passed as a C string: that copies a small string to the heap.
+                let error = message.topic.withCString { topic in
+                    message.keyBytes.withUnsafeBytes { key in
+                        message.valueBytes.withUnsafeBytes { value in
+                            lt_produce(
+                                handle, topic, message.partition ?? lt_partition_unassigned(),
+                                key.baseAddress, key.count, value.baseAddress, value.count, headers, opaque)
+                        }
                     }
                 }
                 // librdkafka owns the headers only when the produce call succeeded.
@@ -227,8 +230,10 @@ public final class KafkaProducer: Sendable {
     private static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
         guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
         for header in headers {
-            header.valueBytes.withUnsafeBytes { value in
-                _ = rd_kafka_header_add(list, header.name, -1, value.baseAddress, value.count)
+            header.name.withCString { name in
+                header.valueBytes.withUnsafeBytes { value in
+                    _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
+                }
             }
         }
         return list

@@ -1,5 +1,6 @@
 public import Foundation
 public import LienThongDomain
+import LienThongKafka
 public import LienThongPostgres
 
 /// Applies a batch of consumed events to the dossier store inside the caller's transaction: deduplicates by event
@@ -88,12 +89,12 @@ public struct DossierBatchWriter: Sendable {
         _ records: [(topic: String, partition: Int32, offset: Int64)], in session: PostgresSession
     ) throws {
         guard !records.isEmpty else { return }
-        var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
+        var next: [KafkaTopicPartition: Int64] = [:]
         for record in records {
-            let key = "\(record.topic)|\(record.partition)"
-            next[key] = (record.topic, record.partition, max(next[key]?.offset ?? 0, record.offset + 1))
+            let partition = KafkaTopicPartition(topic: record.topic, partition: record.partition)
+            next[partition] = max(next[partition] ?? 0, record.offset + 1)
         }
-        let positions = Array(next.values)
+        let positions = next.map { (topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
         try session.query(
             """
             INSERT INTO consumer_position (consumer_group, topic, partition, next_offset)
@@ -242,7 +243,9 @@ private struct BatchApplication {
 
     /// Applies events held for `code` whose version now follows, in version order.
     private mutating func releaseHeld(after version: Int64, of code: String) {
-        guard let next = held[code]?.removeValue(forKey: version + 1) else { return }
+        // Read before modifying: the modify accessor of a dictionary's subscript allocates its coroutine frame,
+        // on every call, and nearly every event finds nothing held.
+        guard held[code]?[version + 1] != nil, let next = held[code]?.removeValue(forKey: version + 1) else { return }
         if next.isStored { heldRows.removed.append(next.consumed.event.id) }
         handled.insert(next.consumed.event.id)
         _ = apply(next.consumed, wasHeld: next.isStored)

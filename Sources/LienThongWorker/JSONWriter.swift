@@ -14,9 +14,11 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "{"))
     }
 
-    /// Closes the top-level object and returns the text.
-    consuming func finish() -> [UInt8] {
+    /// Closes the top-level object and hands over the text, leaving the writer empty. (Not `consuming`: called on
+    /// a variable, that copied the writer, and closing the object then copied its whole buffer.)
+    mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
+        defer { bytes = [] }
         return bytes
     }
 

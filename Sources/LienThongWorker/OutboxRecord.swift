@@ -37,7 +37,9 @@ extension OutboxRecord {
         topic: String, key: String, eventID: String, type: String, payload: [UInt8], correlationID: String?,
         extraHeaders: [String: String]
     ) -> KafkaProducerMessage {
-        var headers = [
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(4 + extraHeaders.count)
+        headers += [
             KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: type), sourceHeader,
         ]
         if let correlationID {
@@ -64,7 +66,7 @@ struct OutboundRecords {
         correlationID: String?
     ) -> OutboxRecord {
         let code = state.code.rawValue
-        let id = "status-\(code)-\(state.version)"
+        let id = Self.eventID("status", code, state.version)
         var json = statusEnvelope(
             id: id, type: "vn.gov.lienthong.dossier.status", code: code, version: state.version, time: time,
             correlationID: correlationID)
@@ -95,6 +97,30 @@ struct OutboundRecords {
         return OutboxRecord(
             topic: topics.status, key: code, eventID: id, type: "vn.gov.lienthong.dossier.sla-warning",
             payload: json.finish(), dossier: code, correlationID: nil)
+    }
+
+    /// `kind-code-version[-unit-action]`, the id of a record derived from one dossier version, built in one
+    /// allocation (string interpolation reserved too little and grew twice).
+    private static func eventID(
+        _ kind: StaticString, _ code: String, _ version: Int64, _ unit: String? = nil, _ action: String? = nil
+    ) -> String {
+        let version = String(version)
+        var id = ""
+        id.reserveCapacity(
+            kind.utf8CodeUnitCount + code.utf8.count + version.utf8.count + (unit?.utf8.count ?? 0)
+                + (action?.utf8.count ?? 0) + 4)  // and up to four dashes
+        id += kind.description
+        id += "-"
+        id += code
+        id += "-"
+        id += version
+        if let unit, let action {
+            id += "-"
+            id += unit
+            id += "-"
+            id += action
+        }
+        return id
     }
 
     /// The CloudEvents envelope of a `dossier.status` record, with its `data` object open.
@@ -134,7 +160,7 @@ struct OutboundRecords {
         if let correlationID { json.field("correlationId", correlationID) }
         return OutboxRecord(
             topic: topics.work(destination.destinationClass), key: destination.id.rawValue,
-            eventID: "work-\(code)-\(state.version)-\(destination.id.rawValue)-\(action.rawValue)",
+            eventID: Self.eventID("work", code, state.version, destination.id.rawValue, action.rawValue),
             type: "vn.gov.lienthong.work-item", payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 
@@ -156,7 +182,7 @@ struct OutboundRecords {
         if let step { json.field("buocXuLy", step) }
         if let dueAt { json.field("hanXuLy", portalTimestamp: dueAt) }
         return OutboxRecord(
-            topic: topics.portalSync, key: code, eventID: "portal-\(code)-\(state.version)",
+            topic: topics.portalSync, key: code, eventID: Self.eventID("portal", code, state.version),
             type: "vn.gov.lienthong.portal.sync", payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 

@@ -69,6 +69,16 @@ struct DossierBatchWriterTests {
             for dossier in Set(statusOrder.map(\.0)) {
                 #expect(statusOrder.filter { $0.0 == dossier }.map(\.1) == ["1", "2", "4"])
             }
+            let eventIDs = try await connection.query(
+                "SELECT event_id FROM outbox WHERE dossier = '001.00.80.H26-250702-0001' ORDER BY batch_id, ordinal"
+            ).map { try $0.decode(String.self, at: 0) }
+            let code = "001.00.80.H26-250702-0001"
+            #expect(
+                eventIDs == [
+                    "status-\(code)-1", "work-\(code)-1-001.00.80.H26-process", "portal-\(code)-1", "status-\(code)-2",
+                    "work-\(code)-2-001.00.80.H26-process_step", "portal-\(code)-2", "portal-\(code)-3",
+                    "status-\(code)-4", "work-\(code)-4-001.00.80.H26-return_result", "portal-\(code)-4",
+                ], "derived from the dossier version and destination, so a redelivery derives the same ids")
             #expect(
                 try await connection.query("SELECT next_offset FROM consumer_position")[0].decode(Int64.self, at: 0)
                     == 8)

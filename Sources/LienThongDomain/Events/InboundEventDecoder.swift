@@ -192,7 +192,8 @@ public struct InboundEventDecoder: Sendable {
 
         subscript(key: String) -> JSONValue? { value[key] }
 
-        func allow(_ names: Set<String>) throws(EventRejection) {
+        /// - Parameter names: a handful, searched in order (a set literal was built and hashed per event).
+        func allow(_ names: [String]) throws(EventRejection) {
             guard case .object(let members) = value else { return }
             for member in members where !names.contains(member.key) {
                 throw violation("unknown_data_field.\(member.key)")
@@ -212,7 +213,13 @@ public struct InboundEventDecoder: Sendable {
 
     /// An RFC 3339 timestamp with seconds and an explicit offset.
     static func timestamp(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        // In place: an array of the bytes was an allocation per event.
+        text.utf8.withContiguousStorageIfAvailable { timestamp(utf8: $0) } ?? timestamp(utf8: Array(text.utf8))
+    }
+
+    /// - Parameter bytes: indexed from 0.
+    private static func timestamp<Bytes: RandomAccessCollection<UInt8>>(utf8 bytes: Bytes) -> Date?
+    where Bytes.Index == Int {
         func digits(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
             var value = 0
