@@ -10,6 +10,8 @@ extension String: PostgresArrayElement {
         buffer.append(contentsOf: utf8)
     }
 
+    @inlinable public var postgresEncodedSize: Int { utf8.count }
+
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(String.self, accepting: .text, .varchar, .bpchar, .name, .json, .jsonb)
         // jsonb's binary form is a version byte followed by the text.
@@ -67,6 +69,8 @@ extension Int32: PostgresArrayElement {
         buffer.appendBigEndian(self)
     }
 
+    @inlinable public var postgresEncodedSize: Int { 4 }
+
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(Int32.self, accepting: .int4, .int2)
         let value: Int32? =
@@ -99,6 +103,8 @@ extension Bool: PostgresArrayElement {
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(self ? 1 : 0)
     }
+
+    @inlinable public var postgresEncodedSize: Int { 1 }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(Bool.self, accepting: .bool)
@@ -141,6 +147,8 @@ extension UUID: PostgresArrayElement {
         Swift.withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
     }
 
+    @inlinable public var postgresEncodedSize: Int { 16 }
+
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(UUID.self, accepting: .uuid)
         guard bytes.count == 16 else { throw cell.decodingError("malformed uuid") }
@@ -166,6 +174,8 @@ public struct PostgresBytes: PostgresArrayElement, Hashable {
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(contentsOf: bytes)
     }
+
+    @inlinable public var postgresEncodedSize: Int { bytes.count }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         bytes = Array(try cell.requireBytes(PostgresBytes.self, accepting: .bytea))
@@ -194,6 +204,8 @@ public struct PostgresJSONB: PostgresArrayElement, Hashable {
         buffer.append(contentsOf: utf8)
     }
 
+    @inlinable public var postgresEncodedSize: Int { 1 + utf8.count }
+
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(PostgresJSONB.self, accepting: .jsonb, .json)
         if cell.dataType == .jsonb {
@@ -213,6 +225,8 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public func encode(into buffer: inout [UInt8]) {
         self?.encode(into: &buffer)
     }
+
+    @inlinable public var postgresEncodedSize: Int { self?.postgresEncodedSize ?? 0 }
 }
 
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
@@ -241,6 +255,11 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
         buffer.appendBigEndian(Int32(count))
         buffer.appendBigEndian(Int32(1))  // lower bound
         for value in self { buffer.appendLengthPrefixed(value) }
+    }
+
+    /// The header (12 bytes, 20 with a dimension) and each element with its 4-byte length.
+    @inlinable public var postgresEncodedSize: Int {
+        isEmpty ? 12 : reduce(20) { $0 + 4 + $1.postgresEncodedSize }
     }
 }
 

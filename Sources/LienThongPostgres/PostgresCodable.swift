@@ -8,10 +8,14 @@ public protocol PostgresEncodable: Sendable {
     var isPostgresNull: Bool { get }
     /// Appends the binary representation (without a length prefix).
     func encode(into buffer: inout [UInt8])
+    /// How many bytes ``encode(into:)`` appends, or an estimate: bindings reserve it before encoding, so that a
+    /// large array parameter is not copied each time the buffer doubles. Default: 8.
+    var postgresEncodedSize: Int { get }
 }
 
 extension PostgresEncodable {
     @inlinable public var isPostgresNull: Bool { false }
+    @inlinable public var postgresEncodedSize: Int { 8 }
 }
 
 /// A Swift value that can be read from a binary result column.

@@ -63,6 +63,34 @@ struct PostgresQueryTests {
         #expect(decoded == [5, 6])
     }
 
+    /// Bindings reserve this size before encoding: it must be exact for every standard type.
+    @Test func encodedSizesAreExact() {
+        func check(_ value: some PostgresEncodable, sourceLocation: SourceLocation = #_sourceLocation) {
+            var bytes: [UInt8] = []
+            value.encode(into: &bytes)
+            #expect(value.postgresEncodedSize == bytes.count, sourceLocation: sourceLocation)
+        }
+        check("Nguyễn Văn An")
+        check(["", "dossier.status", "000.00.12.H56-250701-0001"])
+        check([Int64(1), 2] as [Int64])
+        check([Int32(1)] as [Int32])
+        check([1, 2, 3] as [Int])
+        check([true, false])
+        check([1.5] as [Double])
+        check([Date(timeIntervalSince1970: 0)])
+        check([UUID()])
+        check([PostgresBytes([1, 2, 3]), PostgresBytes([])])
+        check([PostgresJSONB(#"{"a":1}"#)])
+        check(["a", nil, "bc"] as [String?])
+        check([] as [String])
+        check(String?.none)
+
+        var bindings = PostgresBindings()
+        bindings.append(["a", "b"])
+        bindings.append(Int64(7))
+        #expect(bindings.lengths == [30, 8] && bindings.bytes.count == 38)
+    }
+
     @Test func malformedOrMismatchedCellsAreDecodingErrors() {
         #expect(throws: PostgresError.self) {
             try Int64(postgresCell: PostgresCell(dataType: .int8, bytes: [1, 2, 3], columnName: "c"))

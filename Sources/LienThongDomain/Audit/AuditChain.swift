@@ -68,12 +68,20 @@ public enum AuditChain {
         var hasher = SHA256()
         hasher.update(data: previous)
         hasher.update(data: record.canonicalBytes)
-        return Array(hasher.finalize())
+        return bytes(of: hasher.finalize())
+    }
+
+    /// A digest's 32 bytes in one allocation (`Array(digest)` grew byte by byte from empty).
+    private static func bytes(of digest: SHA256.Digest) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(SHA256.byteCount)
+        bytes.append(contentsOf: digest)
+        return bytes
     }
 
     /// The SHA-256 digest of an event's original bytes.
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        Array(SHA256.hash(data: bytes))
+        self.bytes(of: SHA256.hash(data: bytes))
     }
 
     /// Recomputes a dossier's chain (entries in sequence order, each with its stored hash) and returns the

@@ -33,29 +33,36 @@ public struct DossierCode: Hashable, Sendable, CustomStringConvertible, Comparab
         } catch {
             throw IdentifierError(rule: .agencyIDFormat, kind: kind)
         }
-        var numbers = [Int](repeating: 0, count: 4)  // yy, MM, dd, sequence
+        var dateFields = (year: 0, month: 0, day: 0)  // yy, MM, dd: locals, not an array allocated per code
+        var sequence = 0
         var isDate = true
         var isSequence = true
         for (position, byte) in utf8.dropFirst(13).enumerated() {
             let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            let digit = Int(byte &- UInt8(ascii: "0"))
             switch position {
             case 0, 7: isSequence = isSequence && byte == UInt8(ascii: "-")
             case 1...6:
                 isDate = isDate && isDigit
-                if isDigit {
-                    numbers[(position - 1) / 2] = numbers[(position - 1) / 2] * 10 + Int(byte - UInt8(ascii: "0"))
+                guard isDigit else { continue }
+                switch position {
+                case 1, 2: dateFields.year = dateFields.year * 10 + digit
+                case 3, 4: dateFields.month = dateFields.month * 10 + digit
+                default: dateFields.day = dateFields.day * 10 + digit
                 }
             default:
                 isSequence = isSequence && isDigit
-                if isDigit { numbers[3] = numbers[3] * 10 + Int(byte - UInt8(ascii: "0")) }
+                if isDigit { sequence = sequence * 10 + digit }
             }
         }
-        guard isDate, let date = CivilDate(year: 2000 + numbers[0], month: numbers[1], day: numbers[2]) else {
+        guard isDate,
+            let date = CivilDate(year: 2000 + dateFields.year, month: dateFields.month, day: dateFields.day)
+        else {
             throw IdentifierError(rule: .dossierCodeDate, kind: kind)
         }
         self.date = date
-        guard isSequence, numbers[3] > 0 else { throw IdentifierError(rule: .dossierCodeSequence, kind: kind) }
-        self.sequence = numbers[3]
+        guard isSequence, sequence > 0 else { throw IdentifierError(rule: .dossierCodeSequence, kind: kind) }
+        self.sequence = sequence
         rawValue = String(text)
     }
 

@@ -91,13 +91,16 @@ public struct DossierRouter: Sendable {
             return .rejected(reason: "unit_outside_province")
         }
         let province = receivingPoint.province
-        let stepAgencies = procedure.steps.map {
-            agencies.agency(type: $0.unitType, province: province, commune: commune)
-        }
-        guard let competent = agencies.agency(type: procedure.competentUnitType, province: province, commune: commune),
-            stepAgencies.allSatisfy({ $0 != nil })
+        guard let competent = agencies.agency(type: procedure.competentUnitType, province: province, commune: commune)
         else { return .rejected(reason: "no_competent_unit") }
-        let chain = stepAgencies.map { $0!.id }
+        var chain: [AgencyID] = []
+        chain.reserveCapacity(procedure.steps.count)
+        for step in procedure.steps {
+            guard let agency = agencies.agency(type: step.unitType, province: province, commune: commune) else {
+                return .rejected(reason: "no_competent_unit")
+            }
+            chain.append(agency.id)
+        }
         let current = request.state?.holder
         let result: Destination = request.returnsByPost ? .applicantByPost : .receivingPoint(receivingPoint.id)
 
