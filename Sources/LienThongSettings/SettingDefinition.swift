@@ -74,7 +74,8 @@ extension SettingDefinition {
             "worker.relay_round_records", default: "12000",
             "most records one relay round publishes (1 to 100000): fewer, larger rounds, more memory held per round"),
         SettingDefinition(
-            "worker.batch_size", default: "1000", "records per batch transaction, 1 to 10000 (the buffer holds 20000)"),
+            "worker.batch_size", default: "3000",
+            "records per consumed batch, 1 to 10000, split over the write lanes (the buffer holds 20000)"),
         SettingDefinition(
             "worker.write_lanes", default: "2",
             "concurrent batch transactions, each on its own connection, partitions split between them (1 to 16)"),
