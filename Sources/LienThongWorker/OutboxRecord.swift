@@ -39,9 +39,9 @@ extension OutboxRecord {
     ) -> KafkaProducerMessage {
         var headers: [KafkaHeader] = []
         headers.reserveCapacity(4 + extraHeaders.count)
-        headers += [
-            KafkaHeader(name: "ce_id", string: eventID), KafkaHeader(name: "ce_type", string: type), sourceHeader,
-        ]
+        headers.append(KafkaHeader(name: "ce_id", string: eventID))
+        headers.append(KafkaHeader(name: "ce_type", string: type))
+        headers.append(sourceHeader)
         if let correlationID {
             headers.append(KafkaHeader(name: "correlation_id", string: correlationID))
         }
