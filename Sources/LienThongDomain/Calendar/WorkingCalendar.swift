@@ -76,9 +76,11 @@ public struct WorkingCalendar: Sendable, Hashable {
         Int64(date.daysSinceEpoch) * 86_400 - Int64(officeHours.utcOffsetSeconds)
     }
 
-    private func periods(on date: CivilDate) -> [(Int64, Int64)] {
+    /// The working periods of `date` as UTC seconds, computed as they are read (an array per day walked was an
+    /// allocation per event for the deadline clock).
+    private func periods(on date: CivilDate) -> some BidirectionalCollection<(Int64, Int64)> {
         let start = dayStart(date)
-        return officeHours.periods.map { (start + Int64($0.startMinute) * 60, start + Int64($0.endMinute) * 60) }
+        return officeHours.periods.lazy.map { (start + Int64($0.startMinute) * 60, start + Int64($0.endMinute) * 60) }
     }
 
     static func seconds(_ instant: Date) -> Int64 {

@@ -97,7 +97,7 @@ public enum DossierStateMachine {
         }
         var next = state
         next.version = event.version
-        var decisions: [DossierDecision] = []
+        var decisions = Self.decisionList()
         switch event.change {
         case .status(let status, let recallReason):
             let transition = StatusTransition(from: state.status, to: status)
@@ -156,10 +156,19 @@ public enum DossierStateMachine {
         guard transition.isAllowed else { return .failure(.invalidTransition(transition)) }
         guard event.version == 1 else { return .failure(.versionGap(expected: 1, received: event.version)) }
         let state = DossierState(code: event.dossier, status: status, version: 1, at: event.occurredAt)
-        return .success(
-            DossierOutcome(
-                state: state,
-                decisions: [.statusChanged(transition)] + clockDecisions(for: transition) + [.syncWithPortal]))
+        var decisions = Self.decisionList()
+        decisions.append(.statusChanged(transition))
+        decisions += clockDecisions(for: transition)
+        decisions.append(.syncWithPortal)
+        return .success(DossierOutcome(state: state, decisions: decisions))
+    }
+
+    /// An empty decision list with room for the most an event makes (a recall, its status change, two clock
+    /// decisions and the portal sync): grown from empty, it reallocated up to three times per event.
+    private static func decisionList() -> [DossierDecision] {
+        var decisions: [DossierDecision] = []
+        decisions.reserveCapacity(5)
+        return decisions
     }
 
     private static func applyUnversioned(
