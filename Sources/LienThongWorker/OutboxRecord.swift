@@ -102,23 +102,22 @@ struct OutboundRecords {
     /// `kind-code-version[-unit-action]`, the id of a record derived from one dossier version, built in one
     /// allocation (string interpolation reserved too little and grew twice).
     private static func eventID(
-        _ kind: StaticString, _ code: String, _ version: Int64, _ unit: String? = nil, _ action: String? = nil
+        _ kind: StaticString, _ code: String, _ version: Int64, destination: (unit: String, action: String)? = nil
     ) -> String {
         let version = String(version)
+        let destinationLength = destination.map { $0.unit.utf8.count + $0.action.utf8.count + 2 } ?? 0
         var id = ""
-        id.reserveCapacity(
-            kind.utf8CodeUnitCount + code.utf8.count + version.utf8.count + (unit?.utf8.count ?? 0)
-                + (action?.utf8.count ?? 0) + 4)  // and up to four dashes
+        id.reserveCapacity(kind.utf8CodeUnitCount + code.utf8.count + version.utf8.count + 2 + destinationLength)
         id += kind.description
         id += "-"
         id += code
         id += "-"
         id += version
-        if let unit, let action {
+        if let destination {
             id += "-"
-            id += unit
+            id += destination.unit
             id += "-"
-            id += action
+            id += destination.action
         }
         return id
     }
@@ -160,7 +159,8 @@ struct OutboundRecords {
         if let correlationID { json.field("correlationId", correlationID) }
         return OutboxRecord(
             topic: topics.work(destination.destinationClass), key: destination.id.rawValue,
-            eventID: Self.eventID("work", code, state.version, destination.id.rawValue, action.rawValue),
+            eventID: Self.eventID(
+                "work", code, state.version, destination: (destination.id.rawValue, action.rawValue)),
             type: "vn.gov.lienthong.work-item", payload: json.finish(), dossier: code, correlationID: correlationID)
     }
 

@@ -146,18 +146,10 @@ struct KafkaClientTests {
     @Test func aTinyBufferPausesFetchingWithoutLosingOrReorderingMessages() async throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
-        let topic = try await kafka.createTopic("flow", partitions: 2)
-        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
         let total = 2000
-        _ = await producer.send(
-            (0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
-        var configuration = kafka.consumerConfiguration(group: "flow")
-        configuration.maxBatchSize = 50
-        configuration.maxBufferedMessages = 100
-        configuration.properties["fetch.wait.max.ms"] = "10"
-        configuration.properties["fetch.error.backoff.ms"] = "10"
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.subscribe(topics: [topic])
+        let (producer, consumer) = try await tinyBufferConsumer(
+            kafka, name: "flow", records: total,
+            properties: ["fetch.wait.max.ms": "10", "fetch.error.backoff.ms": "10"])
         var received: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while received.count < total, ContinuousClock.now < deadline {
@@ -175,24 +167,30 @@ struct KafkaClientTests {
         await producer.close()
     }
 
+    /// A two-partition topic named after `name` holding `total` numbered records, and a consumer of it (group
+    /// `name`) whose buffer holds 100 records in batches of 50; `properties` are added to its configuration.
+    private func tinyBufferConsumer(
+        _ kafka: TestKafka, name: String, records total: Int, properties: [String: String] = [:]
+    ) async throws -> (producer: KafkaProducer, consumer: KafkaConsumer) {
+        let topic = try await kafka.createTopic(name, partitions: 2)
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
+        try await sendNumberedRecords(total, to: topic, with: producer)
+        var configuration = kafka.consumerConfiguration(group: name)
+        configuration.maxBatchSize = 50
+        configuration.maxBufferedMessages = 100
+        configuration.properties.merge(properties) { $1 }
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.subscribe(topics: [topic])
+        return (producer, consumer)
+    }
+
     /// With no reader the buffer fills: the flow control pauses the partitions that delivered (both here), and
     /// resumes them once a reader has drained it to half.
     @Test func aFullBufferPausesTheDeliveringPartitionsAndADrainedOneResumesThem() async throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
-        let topic = try await kafka.createTopic("paused-by-flow", partitions: 2)
-        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
         let total = 1000
-        for result in await producer.send(
-            (0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
-        {
-            _ = try result.get()
-        }
-        var configuration = kafka.consumerConfiguration(group: "paused-by-flow")
-        configuration.maxBatchSize = 50
-        configuration.maxBufferedMessages = 100
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        try consumer.subscribe(topics: [topic])
+        let (producer, consumer) = try await tinyBufferConsumer(kafka, name: "paused-by-flow", records: total)
         #expect(
             await eventually {
                 consumer.assignment.count == 2 && consumer.partitionsPausedByFlowControl == consumer.assignment

@@ -30,6 +30,15 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
     return messages
 }
 
+/// Produces records 0..<total (value the number, key `k` and the number modulo ten) and requires every delivery.
+func sendNumberedRecords(_ total: Int, to topic: String, with producer: KafkaProducer) async throws {
+    for result in await producer.send(
+        (0..<total).map { KafkaProducerMessage(topic: topic, key: "k\($0 % 10)", value: "\($0)") })
+    {
+        _ = try result.get()
+    }
+}
+
 /// Waits until `condition` holds or `timeout` passes; returns whether it held.
 func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
