@@ -100,9 +100,9 @@ public final class KafkaProducer: Sendable {
     /// - Returns: one result per record, in the order given.
     public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
         let batch = DeliveryBatch(topics: messages.map(\.topic))
-        for (index, message) in messages.enumerated() {
+        for index in messages.indices {
             while true {
-                let outcome = enqueue(message, opaque: batch.opaque(forRecord: index))
+                let outcome = enqueue(messages[index], opaque: batch.opaque(forRecord: index))
                 if case .queueFull = outcome {
                     await waitForQueueSpace()
                     continue

@@ -67,15 +67,11 @@ public struct PostgresCell: Sendable {
 }
 
 extension Array where Element == UInt8 {
-    /// Appends the integer's bytes, most significant first (by shifts: this is inlined into callers' modules,
-    /// where unsafe pointers have no place).
+    /// Appends the integer's bytes, most significant first, in one copy (a byte at a time, each append checked
+    /// the buffer's uniqueness and capacity again).
     @inlinable
     mutating func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
-        var shift = Integer.bitWidth - 8
-        while shift >= 0 {
-            append(UInt8(truncatingIfNeeded: value >> shift))
-            shift -= 8
-        }
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 }
 
@@ -92,10 +88,7 @@ extension Array where Element == UInt8 {
         appendBigEndian(Int32(0))
         value.encode(into: &self)
         let length = UInt32(count - lengthOffset - 4)
-        self[lengthOffset] = UInt8(truncatingIfNeeded: length >> 24)
-        self[lengthOffset + 1] = UInt8(truncatingIfNeeded: length >> 16)
-        self[lengthOffset + 2] = UInt8(truncatingIfNeeded: length >> 8)
-        self[lengthOffset + 3] = UInt8(truncatingIfNeeded: length)
+        withUnsafeMutableBytes { $0.storeBytes(of: length.bigEndian, toByteOffset: lengthOffset, as: UInt32.self) }
     }
 }
 

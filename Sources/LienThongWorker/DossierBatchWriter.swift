@@ -44,6 +44,7 @@ public struct DossierBatchWriter: Sendable {
         // Ids stored before: handled (a duplicate now), or rejected and dead-lettered (decided again, overwritten).
         var replacing: Set<String> = []
         let inboxIDs = batch.map(\.event.id) + deadLetters.map(\.outboxEventID)
+        application.handled.reserveCapacity(inboxIDs.count)
         if !inboxIDs.isEmpty {
             for row in try session.query(
                 """

@@ -37,6 +37,7 @@ struct StoredDossier {
         _ codes: Set<String>, catalogue: ProcedureCatalogue, in session: PostgresSession
     ) throws -> [String: StoredDossier] {
         var dossiers: [String: StoredDossier] = [:]
+        dossiers.reserveCapacity(codes.count)  // grown from empty, rehashing every code on each doubling
         let rows = try session.query(
             """
             SELECT code, status, version, holder, step, status_changed_at, portal_synced_version, history_sequence,

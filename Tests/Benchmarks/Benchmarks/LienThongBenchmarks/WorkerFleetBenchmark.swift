@@ -113,6 +113,7 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
     let positions: PostgresQuery = "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position"
     while try await count(positions) == 0 { try await Task.sleep(for: .milliseconds(5)) }
     let start = ContinuousClock.now
+    let usageAtStart = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     let deadline = start + .seconds(600)
     var allApplied: Duration?
     while ContinuousClock.now < deadline {
@@ -133,6 +134,7 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
         )
     }
     report("worker logs: \(logs.path)")
+    report("\(fleetName): worker CPU before the clock started \(usageAtStart.map { $0.cpuMicroseconds / 1000 }) ms")
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     for process in processes {
         process.terminate()
