@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := --jobs 2
 STRICT := LIENTHONG_STRICT=1
 
-.PHONY: deps build run test lint format check-c-fence check-schemas bench clean
+.PHONY: deps build run test lint format check-c-fence check-schemas check-alerts bench clean
 
 # `make run RUN_ARGS="--duration-seconds 0 --speed 1200"` passes options to `lienthong dev`.
 RUN_ARGS ?=
@@ -44,6 +44,10 @@ check-schemas:
 		|| (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3 python3-jsonschema)
 	python3 .ci/check-schemas
 
+## check-alerts: the Prometheus alert rules load and their unit tests pass (promtool, fetched if missing)
+check-alerts:
+	./.ci/check-alerts
+
 ## lint: formatting (swift-format, strict) and the C fence
 lint: check-c-fence
 	swift format lint --strict --recursive Sources Tests Package.swift
@@ -52,7 +56,7 @@ check-c-fence:
 	@./.ci/check-c-fence
 
 ## test: install what is missing, lint, build, run every test against a throwaway PostgreSQL and the embedded broker
-test: deps lint check-schemas build
+test: deps lint check-schemas check-alerts build
 	$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
 
 ## bench: Kafka wrapper, PostgreSQL write paths, domain and the worker fleet end to end (prints numbers; never part

@@ -298,17 +298,15 @@ public final class DossierEventWorker: Sendable {
     }
 
     /// Turns the consumer's notices into metrics and log lines: rebalances, librdkafka's errors (a broker down, a
-    /// partition's fetch failing) and failed offset commits, and, from statistics, the lag of each partition.
+    /// partition's fetch failing) and failed offset commits, and, from statistics, each partition's lag and committed offset.
     private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics, logger: Logger) {
         switch event {
         case .assigned: metrics.recordRebalance("assigned")
         case .revoked(let partitions, let lost):
             metrics.recordRebalance(lost ? "lost" : "revoked")
-            metrics.forgetConsumerLag(of: partitions)
+            metrics.forgetConsumerPartitions(partitions)
         case .statistics(let json):
-            for partition in ConsumerStatistics.lags(in: json) {
-                metrics.setConsumerLag(topic: partition.topic, partition: partition.partition, lag: partition.lag)
-            }
+            for partition in ConsumerStatistics.partitions(in: json) { metrics.setConsumerPartition(partition) }
         case .error(let error):
             metrics.recordKafkaError(client: "consumer", error, logger: logger)
         case .committed(let error?):

@@ -54,24 +54,47 @@ public struct OperationalGauges: Sendable {
     }
 }
 
-/// Consumer lag per partition from a librdkafka statistics document (`statistics.interval.ms`).
+/// One assigned partition's figures in a librdkafka statistics document.
+public struct ConsumerPartitionStatistics: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    /// Records behind the high watermark (`consumer_lag`); nil while librdkafka does not know it.
+    public var lag: Int64?
+    /// The offset last committed for the group (`committed_offset`); nil while nothing is committed. It moves
+    /// with every batch written, so a partition with a lag and a committed offset that stays put is stalled.
+    public var committedOffset: Int64?
+
+    public init(topic: String, partition: Int32, lag: Int64?, committedOffset: Int64?) {
+        self.topic = topic
+        self.partition = partition
+        self.lag = lag
+        self.committedOffset = committedOffset
+    }
+}
+
+/// Reads a librdkafka statistics document (`statistics.interval.ms`).
 public enum ConsumerStatistics {
-    /// `(topic, partition, lag)` for every assigned partition with a known lag; librdkafka's internal partition
-    /// -1 and unknown lags (-1) are skipped.
-    public static func lags(in json: String) -> [(topic: String, partition: Int32, lag: Int64)] {
+    /// The assigned partitions with a known lag or committed offset, by topic and partition. librdkafka's internal
+    /// partition -1, unknown lags (-1) and invalid offsets (negative, e.g. -1001 before the first commit) are
+    /// skipped.
+    public static func partitions(in json: String) -> [ConsumerPartitionStatistics] {
         guard let document = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
             let topics = document["topics"] as? [String: Any]
         else { return [] }
-        var lags: [(topic: String, partition: Int32, lag: Int64)] = []
+        var found: [ConsumerPartitionStatistics] = []
         for (topic, value) in topics {
             guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
             for (id, partition) in partitions {
-                guard let number = Int32(id), number >= 0, let fields = partition as? [String: Any],
-                    let lag = (fields["consumer_lag"] as? NSNumber)?.int64Value, lag >= 0
-                else { continue }
-                lags.append((topic, number, lag))
+                guard let number = Int32(id), number >= 0, let fields = partition as? [String: Any] else { continue }
+                func nonNegative(_ field: String) -> Int64? {
+                    (fields[field] as? NSNumber).map(\.int64Value).flatMap { $0 >= 0 ? $0 : nil }
+                }
+                let statistics = ConsumerPartitionStatistics(
+                    topic: topic, partition: number, lag: nonNegative("consumer_lag"),
+                    committedOffset: nonNegative("committed_offset"))
+                if statistics.lag != nil || statistics.committedOffset != nil { found.append(statistics) }
             }
         }
-        return lags.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        return found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 }

@@ -23,6 +23,7 @@ public final class WorkerMetrics: Sendable {
         public static let slaWarnings = "lienthong_sla_warnings_total"
         public static let rebalances = "lienthong_rebalances_total"
         public static let consumerLag = "lienthong_consumer_lag"
+        public static let consumerCommittedOffset = "lienthong_consumer_committed_offset"
         public static let overdueDossiers = "lienthong_dossiers_overdue"
         public static let openTriage = "lienthong_triage_open"
         public static let retries = "lienthong_batch_retries_total"
@@ -160,22 +161,35 @@ public final class WorkerMetrics: Sendable {
 
     /// Sets the consumer lag of one partition (from librdkafka's statistics).
     public func setConsumerLag(topic: String, partition: Int32, lag: Int64) {
-        gauge(Name.consumerLag, Self.lagDimensions(topic, partition)).record(lag)
+        gauge(Name.consumerLag, Self.partitionDimensions(topic, partition)).record(lag)
     }
 
-    /// Removes the consumer lag series of partitions this member no longer owns: librdkafka stops reporting their
-    /// lag, and the last value would otherwise stay exposed while another member drains them.
-    public func forgetConsumerLag(of partitions: [KafkaTopicPartition]) {
+    /// Sets one partition's lag and committed offset, those that are known (from librdkafka's statistics).
+    public func setConsumerPartition(_ statistics: ConsumerPartitionStatistics) {
+        if let lag = statistics.lag {
+            setConsumerLag(topic: statistics.topic, partition: statistics.partition, lag: lag)
+        }
+        if let offset = statistics.committedOffset {
+            gauge(Name.consumerCommittedOffset, Self.partitionDimensions(statistics.topic, statistics.partition))
+                .record(offset)
+        }
+    }
+
+    /// Removes the lag and committed offset series of partitions this member no longer owns: librdkafka stops
+    /// reporting them, and the last values would otherwise stay exposed while another member drains them.
+    public func forgetConsumerPartitions(_ partitions: [KafkaTopicPartition]) {
         let forgotten = gauges.withLock { gauges in
-            partitions.compactMap { partition in
-                gauges.removeValue(
-                    forKey: Self.key(Name.consumerLag, Self.lagDimensions(partition.topic, partition.partition)))
+            partitions.flatMap { partition in
+                [Name.consumerLag, Name.consumerCommittedOffset].compactMap { name in
+                    gauges.removeValue(
+                        forKey: Self.key(name, Self.partitionDimensions(partition.topic, partition.partition)))
+                }
             }
         }
         for gauge in forgotten { gauge.destroy() }
     }
 
-    private static func lagDimensions(_ topic: String, _ partition: Int32) -> [(String, String)] {
+    private static func partitionDimensions(_ topic: String, _ partition: Int32) -> [(String, String)] {
         [("topic", topic), ("partition", String(partition))]
     }
 

@@ -104,7 +104,13 @@ struct OperationsSurfaceTests {
             watcher.metrics = metrics
             _ = try await watcher.scan(at: Date(), on: connection)
             let lagDeadline = ContinuousClock.now + .seconds(15)
-            while !registry.emitToString().contains(WorkerMetrics.Name.consumerLag), ContinuousClock.now < lagDeadline {
+            while ContinuousClock.now < lagDeadline {
+                let exposed = exposedMetricNames(registry.emitToString())
+                if exposed.contains(WorkerMetrics.Name.consumerLag)
+                    && exposed.contains(WorkerMetrics.Name.consumerCommittedOffset)
+                {
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(200))
             }
 
@@ -134,7 +140,8 @@ struct OperationsSurfaceTests {
             #expect(!text.contains("250702"), "no dossier code in a label")
             #expect(!text.contains("00004"), "no unit code in a label")
             for name in [
-                WorkerMetrics.Name.consumerLag, WorkerMetrics.Name.batchSize, WorkerMetrics.Name.transactionDuration,
+                WorkerMetrics.Name.consumerLag, WorkerMetrics.Name.consumerCommittedOffset,
+                WorkerMetrics.Name.batchSize, WorkerMetrics.Name.transactionDuration,
                 WorkerMetrics.Name.applyLatency, WorkerMetrics.Name.publishLatency, WorkerMetrics.Name.outboxBacklog,
                 WorkerMetrics.Name.outboxOldestAge, WorkerMetrics.Name.slaWarnings, WorkerMetrics.Name.overdueDossiers,
             ] {
@@ -181,17 +188,48 @@ struct OperationsSurfaceTests {
         }
     }
 
-    @Test func aRevokedPartitionsLagIsNoLongerExposed() {
+    @Test func aRevokedPartitionsLagAndCommittedOffsetAreNoLongerExposed() {
         let registry = PrometheusCollectorRegistry()
         let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        metrics.setConsumerLag(topic: "dossier.events", partition: 0, lag: 60_000)
-        metrics.setConsumerLag(topic: "dossier.events", partition: 1, lag: 5)
-        metrics.forgetConsumerLag(of: [KafkaTopicPartition(topic: "dossier.events", partition: 0)])
+        metrics.setConsumerPartition(
+            ConsumerPartitionStatistics(topic: "dossier.events", partition: 0, lag: 60_000, committedOffset: 1200))
+        metrics.setConsumerPartition(
+            ConsumerPartitionStatistics(topic: "dossier.events", partition: 1, lag: 5, committedOffset: 70))
+        metrics.forgetConsumerPartitions([KafkaTopicPartition(topic: "dossier.events", partition: 0)])
         let afterRevoke = registry.emitToString()
         #expect(!afterRevoke.contains(#"partition="0""#), "another member drains it now")
         #expect(afterRevoke.contains(#"lienthong_consumer_lag{topic="dossier.events",partition="1"} 5"#))
-        metrics.setConsumerLag(topic: "dossier.events", partition: 0, lag: 7)
+        #expect(afterRevoke.contains(#"lienthong_consumer_committed_offset{topic="dossier.events",partition="1"} 70"#))
+        metrics.setConsumerPartition(
+            ConsumerPartitionStatistics(topic: "dossier.events", partition: 0, lag: 7, committedOffset: nil))
         #expect(registry.emitToString().contains(#"lienthong_consumer_lag{topic="dossier.events",partition="0"} 7"#))
+        #expect(
+            !registry.emitToString().contains(
+                #"lienthong_consumer_committed_offset{topic="dossier.events",partition="0"}"#))
+    }
+
+    @Test func statisticsGiveEachAssignedPartitionsLagAndCommittedOffset() {
+        // The fields librdkafka 2.0.2 writes, trimmed: partition -1 is its internal one; -1 is an unknown lag and
+        // -1001 an offset not committed yet.
+        let json = """
+            {"name": "rdkafka#consumer-1", "type": "consumer", "topics": {
+              "dossier.events": {"topic": "dossier.events", "partitions": {
+                "0": {"partition": 0, "consumer_lag": 12, "committed_offset": 4800, "stored_offset": 4810},
+                "1": {"partition": 1, "consumer_lag": -1, "committed_offset": 300},
+                "2": {"partition": 2, "consumer_lag": 250, "committed_offset": -1001},
+                "3": {"partition": 3, "consumer_lag": -1, "committed_offset": -1001},
+                "-1": {"partition": -1, "consumer_lag": -1, "committed_offset": -1001}}},
+              "dossier.other": {"topic": "dossier.other", "partitions": {
+                "0": {"partition": 0, "consumer_lag": 0, "committed_offset": 9}}}}}
+            """
+        #expect(
+            ConsumerStatistics.partitions(in: json) == [
+                ConsumerPartitionStatistics(topic: "dossier.events", partition: 0, lag: 12, committedOffset: 4800),
+                ConsumerPartitionStatistics(topic: "dossier.events", partition: 1, lag: nil, committedOffset: 300),
+                ConsumerPartitionStatistics(topic: "dossier.events", partition: 2, lag: 250, committedOffset: nil),
+                ConsumerPartitionStatistics(topic: "dossier.other", partition: 0, lag: 0, committedOffset: 9),
+            ])
+        #expect(ConsumerStatistics.partitions(in: "not json").isEmpty)
     }
 
     @Test func aRejectedEventIsReplayedAfterAFixAndATriagedDossierIsAssigned() async throws {
