@@ -3,37 +3,19 @@ import LienThongDomain
 import LienThongKafka
 
 /// One record queued in the outbox, published by the relay exactly as built here.
-///
-/// A class: a record passes through the batch's outbox rows, the columns of their insert, the relay cache and the
-/// relay's round, and a reference is one count to keep where a copy retained and released each of its eight
-/// fields (the insert alone read every record eight times, once per column).
-final class OutboxRecord: Sendable {
-    let topic: String
-    let key: String
+struct OutboxRecord {
+    var topic: String
+    var key: String
     /// The unique id consumers deduplicate by (the `ce_id` header).
-    let eventID: String
-    let type: String
+    var eventID: String
+    var type: String
     /// The JSON text as UTF-8.
-    let payload: [UInt8]
+    var payload: [UInt8]
     /// The dossier it concerns: relays publish one dossier's records in order.
-    let dossier: String
-    let correlationID: String?
+    var dossier: String
+    var correlationID: String?
     /// Extra headers as name, value pairs (dead-letter metadata); never personal data.
-    let headers: [String]
-
-    init(
-        topic: String, key: String, eventID: String, type: String, payload: [UInt8], dossier: String,
-        correlationID: String? = nil, headers: [String] = []
-    ) {
-        self.topic = topic
-        self.key = key
-        self.eventID = eventID
-        self.type = type
-        self.payload = payload
-        self.dossier = dossier
-        self.correlationID = correlationID
-        self.headers = headers
-    }
+    var headers: [String] = []
 }
 
 extension OutboxRecord {
