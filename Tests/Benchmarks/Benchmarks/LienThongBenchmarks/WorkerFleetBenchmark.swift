@@ -6,14 +6,16 @@ import LienThongPostgres
 import LienThongTestSupport
 import LienThongWorker
 
-// End to end: `lienthong worker --relay` processes (1 or 2, one consumer group) against the embedded broker hosted
-// here and the throwaway PostgreSQL (fsync on, synchronous commits). 200,000 events over 35,000 dossiers at
-// Hanoi's 126 commune points wait in the inbound topic; the clock runs from the first applied event to the last
-// event applied with every outbox row published. Worker CPU and peak memory are read from /proc for the worker
-// processes alone (their deadline watcher is off: the events' 2025 dates would make every open dossier overdue at
-// once, a one-off flood of warnings rather than the steady state); latency is per status event, from its inbound event's transaction start (consume) to the
-// relay's mark after the broker confirmed it (published). Three iterations per fleet size, each on a fresh database
-// and broker: the spread between runs on a shared 2-core VM is large, so the table's p50 is the median run.
+// End to end: `lienthong worker --relay` processes (1 or 2, one consumer group), or a worker and a separate
+// `lienthong relay`, against the embedded broker hosted here and the throwaway PostgreSQL (fsync on, synchronous
+// commits). 200,000 events over 35,000 dossiers at Hanoi's 126 commune points wait in the inbound topic; the clock
+// runs from the first applied event to the last event applied with every outbox row published. CPU and peak memory
+// are read from /proc for the fleet's processes alone, the relay process included (the workers' deadline watcher
+// is off: the events' 2025 dates would make every open dossier overdue at once, a one-off flood of warnings rather
+// than the steady state); latency is per status event, from its inbound event's transaction start (consume) to
+// the relay's mark after the broker confirmed it (published). Three iterations per fleet, each on a fresh
+// database and broker: the spread between runs on a shared 2-core VM is large, so the table's p50 is the median
+// run.
 
 private let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
 private let cpuPerEvent = BenchmarkMetric.custom(
@@ -35,32 +37,42 @@ private let lienThongBinary =
 
 private let inboundPartitions: Int32 = 24  // 200k × ~420 B over 24 partitions: ~3.5 MiB each, under the 5 MiB cap
 
-/// The fleets measured: 1 and 2 workers with the default write lanes (2), and 2 workers with 1 lane each, the
+/// The fleets measured: 1 and 2 workers with the default write lanes (2), 2 workers with 1 lane each, the
 /// setting the README recommends when the fleet shares its cores with PostgreSQL (two workers already make two
-/// concurrent transactions).
-private let fleets: [(workers: Int, writeLanes: Int?)] = [(1, nil), (2, nil), (2, 1)]
+/// concurrent transactions), and 1 worker whose outbox a separate `lienthong relay` process publishes (reading
+/// every row back from the table), which splits the CPU between consuming and publishing.
+private let fleets: [(workers: Int, writeLanes: Int?, separateRelay: Bool)] = [
+    (1, nil, false), (2, nil, false), (2, 1, false), (1, nil, true),
+]
 
-/// How a fleet's names (the benchmark's and its report lines) say its write lanes: nothing for the default.
-private func lanesLabel(_ writeLanes: Int?) -> String {
-    writeLanes.map { ", \($0) write lane(s) each" } ?? ""
+/// How a fleet's names (the benchmark's and its report lines) say its write lanes (nothing for the default) and
+/// where its relay runs.
+private func fleetLabel(workers: Int, writeLanes: Int?, separateRelay: Bool) -> String {
+    "\(workers) worker(s) " + (separateRelay ? "and a relay process" : "with relay")
+        + (writeLanes.map { ", \($0) write lane(s) each" } ?? "")
 }
 
 func workerFleetBenchmarks() {
     for fleet in fleets {
         Benchmark(
-            "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.workers) worker(s) with relay\(lanesLabel(fleet.writeLanes))",
+            "Worker fleet end to end: 200k events over 35k dossiers, \(fleetLabel(workers: fleet.workers, writeLanes: fleet.writeLanes, separateRelay: fleet.separateRelay))",
             configuration: .init(
                 metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
                 warmupIterations: 0, maxDuration: .seconds(1200), maxIterations: 3)
         ) { benchmark in
-            try await runFleet(workers: fleet.workers, writeLanes: fleet.writeLanes, benchmark: benchmark)
+            try await runFleet(
+                workers: fleet.workers, writeLanes: fleet.writeLanes, separateRelay: fleet.separateRelay,
+                benchmark: benchmark)
         }
     }
 }
 
-/// Runs `workers` worker processes to the end of the inbound topic; `writeLanes` nil keeps the default.
-private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) async throws {
-    let fleetName = "fleet of \(workers)\(lanesLabel(writeLanes))"
+/// Runs `workers` worker processes to the end of the inbound topic; `writeLanes` nil keeps the default;
+/// `separateRelay` publishes the outbox from a `lienthong relay` process instead of the workers' own relays.
+private func runFleet(workers: Int, writeLanes: Int?, separateRelay: Bool, benchmark: Benchmark) async throws {
+    let fleetName =
+        "fleet of \(workers)" + (separateRelay ? " and a relay process" : "")
+        + (writeLanes.map { ", \($0) write lane(s) each" } ?? "")
     let referenceData = try ReferenceData.load(
         directory: repository.appendingPathComponent("Schemas/reference-data").path)
     let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
@@ -83,21 +95,15 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
     let logs = FileManager.default.temporaryDirectory.appendingPathComponent(
         "lienthong-bench-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-    let processes = try (0..<workers).map { index in
+    func launch(_ arguments: [String], log name: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: lienThongBinary)
         // The benchmark tool preloads its malloc-counting interposer; the workers run without it, as in production.
         var environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
         if let writeLanes { environment["LIENTHONG_WORKER_WRITE_LANES"] = String(writeLanes) }
         process.environment = environment
-        process.arguments = [
-            "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--relay",
-            "--worker-id", "bench-\(index)", "--watch-interval-seconds", "0", "--reference-data",
-            repository.appendingPathComponent("Schemas/reference-data").path,
-            "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
-            "--http-port", String(18_080 + index),
-        ]
-        let log = logs.appendingPathComponent("worker-\(index).log")
+        process.arguments = arguments
+        let log = logs.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -105,6 +111,21 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
         try process.run()
         return process
     }
+    let processes = try (0..<workers).map { index in
+        try launch(
+            [
+                "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url,
+                "--worker-id", "bench-\(index)", "--watch-interval-seconds", "0", "--reference-data",
+                repository.appendingPathComponent("Schemas/reference-data").path,
+                "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
+                "--http-port", String(18_080 + index),
+            ] + (separateRelay ? [] : ["--relay"]), log: "worker-\(index)")
+    }
+    let relayProcess =
+        separateRelay
+        ? try launch(
+            ["relay", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--http-port", "18090"],
+            log: "relay") : nil
     func count(_ sql: PostgresQuery) async throws -> Int {
         try await connection.query(sql)[0].decode(Int.self, at: 0)
     }
@@ -136,7 +157,8 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
     report("worker logs: \(logs.path)")
     report("\(fleetName): worker CPU before the clock started \(usageAtStart.map { $0.cpuMicroseconds / 1000 }) ms")
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
-    for process in processes {
+    let relayUsage = relayProcess.map { ProcessUsage.read(pid: $0.processIdentifier) }
+    for process in processes + (relayProcess.map { [$0] } ?? []) {
         process.terminate()
         process.waitUntilExit()
     }
@@ -149,14 +171,16 @@ private func runFleet(workers: Int, writeLanes: Int?, benchmark: Benchmark) asyn
         """
     ).map { try $0.decode(Double.self, at: 0) }.sorted()
     benchmark.measurement(eventsPerSecond, throughput)
-    let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds }
+    // The fleet's CPU: the workers' and, when there is one, the relay process's.
+    let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds } + (relayUsage?.cpuMicroseconds ?? 0)
     benchmark.measurement(cpuPerEvent, cpuMicroseconds / events.count)
     benchmark.measurement(latencyP50, Int(latencies[latencies.count / 2]))
     benchmark.measurement(latencyP99, Int(latencies[latencies.count * 99 / 100]))
     benchmark.measurement(workerPeakMemory, usage.map(\.peakResidentKilobytes).max()! / 1024)
     report(
         """
-        \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event, \
+        \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event\
+        \(relayUsage.map { " (relay process \($0.cpuMicroseconds / events.count), \($0.peakResidentKilobytes / 1024) MB)" } ?? ""), \
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
         peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
         outbox records \(try await count("SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch")) \
