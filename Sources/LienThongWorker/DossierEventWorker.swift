@@ -301,9 +301,14 @@ public final class DossierEventWorker: Sendable {
     /// partition's fetch failing) and failed offset commits, and, from statistics, each partition's lag and committed offset.
     private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics, logger: Logger) {
         switch event {
-        case .assigned: metrics.recordRebalance("assigned")
+        case .assigned(let partitions):
+            metrics.recordRebalance("assigned")
+            logger.info("partitions assigned", metadata: [KafkaLoggingKeys.count: "\(partitions.count)"])
         case .revoked(let partitions, let lost):
             metrics.recordRebalance(lost ? "lost" : "revoked")
+            logger.info(
+                lost ? "partitions lost" : "partitions revoked",
+                metadata: [KafkaLoggingKeys.count: "\(partitions.count)"])
             metrics.forgetConsumerPartitions(partitions)
         case .statistics(let json):
             for partition in ConsumerStatistics.partitions(in: json) { metrics.setConsumerPartition(partition) }

@@ -6,6 +6,10 @@ import LienThongPostgres
 import LienThongTestSupport
 import LienThongWorker
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 // End to end: `lienthong worker --relay` processes (1 or 2, one consumer group), or a worker and a separate
 // `lienthong relay`, against the embedded broker hosted here and the throwaway PostgreSQL (fsync on, synchronous
 // commits). 200,000 events over 35,000 dossiers at Hanoi's 126 commune points wait in the inbound topic; the clock
@@ -156,6 +160,11 @@ private func runFleet(workers: Int, writeLanes: Int?, separateRelay: Bool, bench
     }
     report("worker logs: \(logs.path)")
     report("\(fleetName): worker CPU before the clock started \(usageAtStart.map { $0.cpuMicroseconds / 1000 }) ms")
+    // A member that joined late made the group rebalance mid-run, and the embedded broker completes such a
+    // rebalance only after `session.timeout.ms` − 1 s, while the first member holds every partition: the figures
+    // of that iteration include it.
+    var revocations = 0
+    for index in 0..<workers { revocations += await revocationCount(port: 18_080 + index) }
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     let relayUsage = relayProcess.map { ProcessUsage.read(pid: $0.processIdentifier) }
     for process in processes + (relayProcess.map { [$0] } ?? []) {
@@ -184,11 +193,25 @@ private func runFleet(workers: Int, writeLanes: Int?, separateRelay: Bool, bench
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
         peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
         outbox records \(try await count("SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch")) \
-        in \(try await count("SELECT count(*) FROM outbox_batch")) rows
+        in \(try await count("SELECT count(*) FROM outbox_batch")) rows, revocations during the run \(revocations)
         """)
     await connection.close()
     cluster.close()
     try await database.drop(logger: logger)
+}
+
+/// How many times partitions were revoked from (or lost by) the worker whose `/metrics` is on `port`, from
+/// `lienthong_rebalances_total`; 0 when it does not answer.
+private func revocationCount(port: Int) async -> Int {
+    guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+    else { return 0 }
+    return String(decoding: data, as: UTF8.self).split(separator: "\n")
+        .filter {
+            $0.hasPrefix(#"lienthong_rebalances_total{kind="revoked"}"#)
+                || $0.hasPrefix(#"lienthong_rebalances_total{kind="lost"}"#)
+        }
+        .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        .reduce(0) { $0 + Int($1) }
 }
 
 /// CPU time and peak memory of a running process, from /proc.
