@@ -298,7 +298,8 @@ public final class DossierEventWorker: Sendable {
     }
 
     /// Turns the consumer's notices into metrics and log lines: rebalances, librdkafka's errors (a broker down, a
-    /// partition's fetch failing) and failed offset commits, and, from statistics, each partition's lag and committed offset.
+    /// partition's fetch failing) and failed offset commits, and, from statistics, each partition's lag and
+    /// committed offset.
     private static func observe(_ event: KafkaClientEvent, metrics: WorkerMetrics, logger: Logger) {
         switch event {
         case .assigned(let partitions):

@@ -41,42 +41,53 @@ private let lienThongBinary =
 
 private let inboundPartitions: Int32 = 24  // 200k × ~420 B over 24 partitions: ~3.5 MiB each, under the 5 MiB cap
 
+/// A fleet measured: its worker processes, their write lanes (nil: the default) and whether a separate
+/// `lienthong relay` process publishes the outbox instead of the workers' own relays.
+private struct Fleet {
+    var workers: Int
+    var writeLanes: Int? = nil
+    var separateRelay = false
+
+    /// The benchmark's name for it, e.g. `2 worker(s) with relay, 1 write lane(s) each`.
+    var benchmarkName: String {
+        "\(workers) worker(s) " + (separateRelay ? "and a relay process" : "with relay") + lanes
+    }
+
+    /// How its report lines name it, e.g. `fleet of 2, 1 write lane(s) each`.
+    var reportName: String {
+        "fleet of \(workers)" + (separateRelay ? " and a relay process" : "") + lanes
+    }
+
+    private var lanes: String {
+        writeLanes.map { ", \($0) write lane(s) each" } ?? ""
+    }
+}
+
 /// The fleets measured: 1 and 2 workers with the default write lanes (2), 2 workers with 1 lane each, the
 /// setting the README recommends when the fleet shares its cores with PostgreSQL (two workers already make two
 /// concurrent transactions), and 1 worker whose outbox a separate `lienthong relay` process publishes (reading
 /// every row back from the table), which splits the CPU between consuming and publishing.
-private let fleets: [(workers: Int, writeLanes: Int?, separateRelay: Bool)] = [
-    (1, nil, false), (2, nil, false), (2, 1, false), (1, nil, true),
+private let fleets = [
+    Fleet(workers: 1), Fleet(workers: 2), Fleet(workers: 2, writeLanes: 1), Fleet(workers: 1, separateRelay: true),
 ]
-
-/// How a fleet's names (the benchmark's and its report lines) say its write lanes (nothing for the default) and
-/// where its relay runs.
-private func fleetLabel(workers: Int, writeLanes: Int?, separateRelay: Bool) -> String {
-    "\(workers) worker(s) " + (separateRelay ? "and a relay process" : "with relay")
-        + (writeLanes.map { ", \($0) write lane(s) each" } ?? "")
-}
 
 func workerFleetBenchmarks() {
     for fleet in fleets {
         Benchmark(
-            "Worker fleet end to end: 200k events over 35k dossiers, \(fleetLabel(workers: fleet.workers, writeLanes: fleet.writeLanes, separateRelay: fleet.separateRelay))",
+            "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.benchmarkName)",
             configuration: .init(
                 metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
                 warmupIterations: 0, maxDuration: .seconds(1200), maxIterations: 3)
         ) { benchmark in
-            try await runFleet(
-                workers: fleet.workers, writeLanes: fleet.writeLanes, separateRelay: fleet.separateRelay,
-                benchmark: benchmark)
+            try await runFleet(fleet, benchmark: benchmark)
         }
     }
 }
 
-/// Runs `workers` worker processes to the end of the inbound topic; `writeLanes` nil keeps the default;
-/// `separateRelay` publishes the outbox from a `lienthong relay` process instead of the workers' own relays.
-private func runFleet(workers: Int, writeLanes: Int?, separateRelay: Bool, benchmark: Benchmark) async throws {
-    let fleetName =
-        "fleet of \(workers)" + (separateRelay ? " and a relay process" : "")
-        + (writeLanes.map { ", \($0) write lane(s) each" } ?? "")
+/// Runs the fleet's processes to the end of the inbound topic.
+private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
+    let (workers, writeLanes, separateRelay, fleetName) =
+        (fleet.workers, fleet.writeLanes, fleet.separateRelay, fleet.reportName)
     let referenceData = try ReferenceData.load(
         directory: repository.appendingPathComponent("Schemas/reference-data").path)
     let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
