@@ -66,20 +66,6 @@ public final class OutboxRelay: Sendable {
         var messages: [KafkaProducerMessage] = []
 
         var isEmpty: Bool { messages.isEmpty }
-
-        mutating func reserveCapacity(_ count: Int) {
-            rows.reserveCapacity(count)
-            shards.reserveCapacity(count)
-            createdAt.reserveCapacity(count)
-            messages.reserveCapacity(count)
-        }
-
-        mutating func append(_ message: KafkaProducerMessage, row: Int64, shard: Int32, createdAt: Date) {
-            rows.append(row)
-            shards.append(shard)
-            self.createdAt.append(createdAt)
-            messages.append(message)
-        }
     }
 
     /// - Parameter markingPublished: false simulates a crash between the broker's confirmation and the mark.
@@ -119,21 +105,16 @@ public final class OutboxRelay: Sendable {
                     ORDER BY id
                     """, prepared: true
                 ).map { try $0.decode((Int64, Int32, Date).self) }
-                let (remembered, stored) = try self.records(ofRows: pending.map { ($0.0, $0.1) }, in: session)
+                let messages = try self.messages(ofRows: pending.map { ($0.0, $0.1) }, in: session)
                 var records = PendingRecords()
-                records.reserveCapacity((remembered.values.map(\.count) + stored.values.map(\.count)).reduce(0, +))
                 for (id, shard, createdAt) in pending {
                     // A row gone since the first query cannot be: the shard lock keeps other relays off it.
-                    if let rowRecords = remembered[id] {
-                        for record in rowRecords {
-                            records.append(record.publishedMessage, row: id, shard: shard, createdAt: createdAt)
-                        }
-                    } else if let rowMessages = stored[id] {
-                        for message in rowMessages {
-                            records.append(message, row: id, shard: shard, createdAt: createdAt)
-                        }
-                    } else {
-                        throw OutboxRelayError.missingRow(id)
+                    guard let rowMessages = messages[id] else { throw OutboxRelayError.missingRow(id) }
+                    for message in rowMessages {
+                        records.rows.append(id)
+                        records.shards.append(shard)
+                        records.createdAt.append(createdAt)
+                        records.messages.append(message)
                     }
                 }
                 return records
@@ -202,15 +183,15 @@ public final class OutboxRelay: Sendable {
         return markable
     }
 
-    /// The records of the pending `outbox_batch` rows (in id order, with their shards): from memory when this
-    /// process wrote them (their messages are built as they are queued for the producer), else read back with
-    /// their arrays whole (unpacked here, in order, rather than row by row in SQL).
-    private func records(
+    /// The messages of the pending `outbox_batch` rows (in id order, with their shards), by row: from memory when
+    /// this process wrote them, else read back with their arrays whole (unpacked here, in order, rather than row by
+    /// row in SQL).
+    private func messages(
         ofRows rows: [(id: Int64, shard: Int32)], in session: PostgresSession
-    ) throws -> (remembered: [Int64: [OutboxRecord]], stored: [Int64: [KafkaProducerMessage]]) {
-        let remembered = cache?.take(rows) ?? [:]
-        var stored: [Int64: [KafkaProducerMessage]] = [:]
-        let missing = rows.map(\.id).filter { remembered[$0] == nil }
+    ) throws -> [Int64: [KafkaProducerMessage]] {
+        var messages = (cache?.take(rows) ?? [:]).mapValues { $0.map(\.publishedMessage) }
+        let remembered = messages.count
+        let missing = rows.map(\.id).filter { messages[$0] == nil }
         if !missing.isEmpty {
             for row in try session.query(
                 """
@@ -218,12 +199,12 @@ public final class OutboxRelay: Sendable {
                 FROM outbox_batch WHERE id = ANY(\(missing)::int8[])
                 """, prepared: true)
             {
-                let (id, messages) = try Self.storedMessages(row)
-                stored[id] = messages
+                let (id, stored) = try Self.storedMessages(row)
+                messages[id] = stored
             }
         }
-        metrics.recordOutboxRowsRead(fromMemory: remembered.count, fromTable: missing.count)
-        return (remembered, stored)
+        metrics.recordOutboxRowsRead(fromMemory: remembered, fromTable: missing.count)
+        return messages
     }
 
     /// The messages of one `outbox_batch` row read from the table, in publication order.

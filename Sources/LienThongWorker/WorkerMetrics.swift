@@ -159,20 +159,11 @@ public final class WorkerMetrics: Sendable {
             metadata: [KafkaLoggingKeys.error: "\(error)"])
     }
 
-    /// Sets the consumer lag of one partition (from librdkafka's statistics).
-    public func setConsumerLag(topic: String, partition: Int32, lag: Int64) {
-        gauge(Name.consumerLag, Self.partitionDimensions(topic, partition)).record(lag)
-    }
-
     /// Sets one partition's lag and committed offset, those that are known (from librdkafka's statistics).
     public func setConsumerPartition(_ statistics: ConsumerPartitionStatistics) {
-        if let lag = statistics.lag {
-            setConsumerLag(topic: statistics.topic, partition: statistics.partition, lag: lag)
-        }
-        if let offset = statistics.committedOffset {
-            gauge(Name.consumerCommittedOffset, Self.partitionDimensions(statistics.topic, statistics.partition))
-                .record(offset)
-        }
+        let dimensions = Self.partitionDimensions(statistics.topic, statistics.partition)
+        if let lag = statistics.lag { gauge(Name.consumerLag, dimensions).record(lag) }
+        if let offset = statistics.committedOffset { gauge(Name.consumerCommittedOffset, dimensions).record(offset) }
     }
 
     /// Removes the lag and committed offset series of partitions this member no longer owns: librdkafka stops
