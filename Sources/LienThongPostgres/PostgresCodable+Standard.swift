@@ -6,8 +6,8 @@ extension String: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .textArray }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: utf8)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.write(contentsOf: utf8)
     }
 
     @inlinable public var postgresEncodedSize: Int { utf8.count }
@@ -24,9 +24,11 @@ extension Int64: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .int8Array }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.appendBigEndian(self)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(self)
     }
+
+    @inlinable public var postgresEncodedSize: Int { 8 }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(Int64.self, accepting: .int8, .int4, .int2)
@@ -47,9 +49,11 @@ extension Double: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .float8Array }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.appendBigEndian(Int64(bitPattern: bitPattern))
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(Int64(bitPattern: bitPattern))
     }
+
+    @inlinable public var postgresEncodedSize: Int { 8 }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(Double.self, accepting: .float8)
@@ -65,8 +69,8 @@ extension Int32: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .int4Array }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.appendBigEndian(self)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(self)
     }
 
     @inlinable public var postgresEncodedSize: Int { 4 }
@@ -86,9 +90,11 @@ extension Int: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .int8Array }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.appendBigEndian(Int64(self))
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(Int64(self))
     }
+
+    @inlinable public var postgresEncodedSize: Int { 8 }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         self = Int(try Int64(postgresCell: cell))
@@ -100,8 +106,8 @@ extension Bool: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .boolArray }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.append(self ? 1 : 0)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(UInt8(self ? 1 : 0))
     }
 
     @inlinable public var postgresEncodedSize: Int { 1 }
@@ -121,10 +127,12 @@ extension Date: PostgresArrayElement {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .timestamptzArray }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
+    public func encode(into writer: inout PostgresBinaryWriter) {
         let microseconds = ((timeIntervalSince1970 - postgresEpochOffset) * 1_000_000).rounded()
-        buffer.appendBigEndian(Int64(exactly: microseconds) ?? (microseconds > 0 ? .max : .min))
+        writer.writeBigEndian(Int64(exactly: microseconds) ?? (microseconds > 0 ? .max : .min))
     }
+
+    @inlinable public var postgresEncodedSize: Int { 8 }
 
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
         let bytes = try cell.requireBytes(Date.self, accepting: .timestamptz, .timestamp)
@@ -143,8 +151,8 @@ extension UUID: PostgresArrayElement {
     @inlinable public static var postgresDataType: PostgresDataType { .uuid }
     @inlinable public static var postgresArrayDataType: PostgresDataType { .uuidArray }
 
-    public func encode(into buffer: inout [UInt8]) {
-        Swift.withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        Swift.withUnsafeBytes(of: uuid) { writer.write($0) }
     }
 
     @inlinable public var postgresEncodedSize: Int { 16 }
@@ -171,8 +179,8 @@ public struct PostgresBytes: PostgresArrayElement, Hashable {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .byteaArray }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: bytes)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.write(contentsOf: bytes)
     }
 
     @inlinable public var postgresEncodedSize: Int { bytes.count }
@@ -199,9 +207,9 @@ public struct PostgresJSONB: PostgresArrayElement, Hashable {
     @inlinable public static var postgresArrayDataType: PostgresDataType { .jsonbArray }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.append(1)  // jsonb binary format version
-        buffer.append(contentsOf: utf8)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(UInt8(1))  // jsonb binary format version
+        writer.write(contentsOf: utf8)
     }
 
     @inlinable public var postgresEncodedSize: Int { 1 + utf8.count }
@@ -222,8 +230,8 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     @inlinable public var isPostgresNull: Bool { self == nil }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        self?.encode(into: &buffer)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        self?.encode(into: &writer)
     }
 
     @inlinable public var postgresEncodedSize: Int { self?.postgresEncodedSize ?? 0 }
@@ -247,14 +255,14 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
     @inlinable public static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
 
     @inlinable
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.appendBigEndian(Int32(isEmpty ? 0 : 1))  // dimensions
-        buffer.appendBigEndian(Int32(contains { $0.isPostgresNull } ? 1 : 0))
-        buffer.appendBigEndian(Element.postgresDataType.oid)
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        writer.writeBigEndian(Int32(isEmpty ? 0 : 1))  // dimensions
+        writer.writeBigEndian(Int32(contains { $0.isPostgresNull } ? 1 : 0))
+        writer.writeBigEndian(Element.postgresDataType.oid)
         guard !isEmpty else { return }
-        buffer.appendBigEndian(Int32(count))
-        buffer.appendBigEndian(Int32(1))  // lower bound
-        for value in self { buffer.appendLengthPrefixed(value) }
+        writer.writeBigEndian(Int32(count))
+        writer.writeBigEndian(Int32(1))  // lower bound
+        for value in self { writer.writeLengthPrefixed(value) }
     }
 
     /// The header (12 bytes, 20 with a dimension) and each element with its 4-byte length.

@@ -1,21 +1,20 @@
 /// A Swift value that can be sent to PostgreSQL as a binary parameter.
 ///
-/// Conforming types write PostgreSQL's binary wire format (`…_send`) for ``postgresDataType``.
+/// Conforming types write PostgreSQL's binary wire format (`…_send`) for ``postgresDataType``, in exactly
+/// ``postgresEncodedSize`` bytes: bindings size the memory first and the value writes into it in place.
 public protocol PostgresEncodable: Sendable {
     /// The parameter's PostgreSQL type.
     static var postgresDataType: PostgresDataType { get }
     /// Whether this value is SQL NULL (only `Optional.none` is).
     var isPostgresNull: Bool { get }
-    /// Appends the binary representation (without a length prefix).
-    func encode(into buffer: inout [UInt8])
-    /// How many bytes ``encode(into:)`` appends, or an estimate: bindings reserve it before encoding, so that a
-    /// large array parameter is not copied each time the buffer doubles. Default: 8.
+    /// Writes the binary representation (without a length prefix): exactly ``postgresEncodedSize`` bytes.
+    func encode(into writer: inout PostgresBinaryWriter)
+    /// The number of bytes ``encode(into:)`` writes.
     var postgresEncodedSize: Int { get }
 }
 
 extension PostgresEncodable {
     @inlinable public var isPostgresNull: Bool { false }
-    @inlinable public var postgresEncodedSize: Int { 8 }
 }
 
 /// A Swift value that can be read from a binary result column.
@@ -66,29 +65,91 @@ public struct PostgresCell: Sendable {
     }
 }
 
-extension Array where Element == UInt8 {
-    /// Appends the integer's bytes, most significant first, in one copy (a byte at a time, each append checked
-    /// the buffer's uniqueness and capacity again).
+/// Writes a value's binary form into memory sized for it beforehand; a write past the end traps.
+///
+/// It exists only during ``PostgresEncodable/encode(into:)``: it cannot be copied out of it.
+public struct PostgresBinaryWriter: ~Copyable {
+    @usableFromInline let memory: UnsafeMutableRawBufferPointer
+    @usableFromInline var position = 0
+
+    @usableFromInline
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        self.memory = memory
+    }
+
+    /// Writes the integer's bytes, most significant first.
     @inlinable
-    mutating func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
-        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    public mutating func writeBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
+        let size = MemoryLayout<Integer>.size
+        precondition(size <= memory.count - position, "PostgreSQL value larger than its encoded size")
+        memory.storeBytes(of: value.bigEndian, toByteOffset: position, as: Integer.self)
+        position += size
+    }
+
+    /// Writes the bytes as they are, in one copy when they are contiguous in memory (arrays, native strings).
+    @inlinable
+    public mutating func write(contentsOf bytes: some Collection<UInt8>) {
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { write(UnsafeRawBufferPointer($0)) }
+        guard copied == nil else { return }
+        for byte in bytes { writeBigEndian(byte) }
+    }
+
+    @inlinable
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= memory.count - position, "PostgreSQL value larger than its encoded size")
+        if let source = bytes.baseAddress, let destination = memory.baseAddress {
+            (destination + position).copyMemory(from: source, byteCount: bytes.count)
+        }
+        position += bytes.count
+    }
+
+    /// Writes a value with its 32-bit length before it (-1 for NULL), the layout of array elements and of binary
+    /// COPY fields.
+    @inlinable
+    public mutating func writeLengthPrefixed(_ value: some PostgresEncodable) {
+        guard !value.isPostgresNull else {
+            writeBigEndian(Int32(-1))
+            return
+        }
+        writeBigEndian(Int32(value.postgresEncodedSize))
+        let start = position
+        value.encode(into: &self)
+        assert(position - start == value.postgresEncodedSize, "\(type(of: value)) wrote another size than it declared")
+    }
+}
+
+extension PostgresEncodable {
+    /// How many bytes ``encode(into:)`` writes when given `room` bytes, whatever it declared (tests compare it
+    /// with ``postgresEncodedSize``).
+    func bytesWritten(givenRoom room: Int) -> Int {
+        var memory = [UInt8](repeating: 0, count: room)
+        return memory.withUnsafeMutableBytes { memory in
+            var writer = PostgresBinaryWriter(memory)
+            encode(into: &writer)
+            return writer.position
+        }
     }
 }
 
 extension Array where Element == UInt8 {
-    /// Appends a value as a length-prefixed field (a 32-bit length, -1 for NULL, then the bytes), the layout of
-    /// array elements and of binary COPY fields.
+    /// Appends the integer's bytes, most significant first, in one copy.
     @inlinable
-    mutating func appendLengthPrefixed(_ value: some PostgresEncodable) {
-        guard !value.isPostgresNull else {
-            appendBigEndian(Int32(-1))
-            return
+    mutating func appendBigEndian<Integer: FixedWidthInteger>(_ value: Integer) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
+
+    /// Appends `value`'s binary form, written in place into memory grown once to its size (appending piece by
+    /// piece checked the array's uniqueness and capacity again for every piece).
+    @inlinable
+    mutating func appendEncoded(_ value: some PostgresEncodable, lengthPrefixed: Bool = false) {
+        let size = (lengthPrefixed ? 4 : 0) + (value.isPostgresNull ? 0 : value.postgresEncodedSize)
+        let start = count
+        append(contentsOf: repeatElement(0, count: size))
+        withUnsafeMutableBytes { memory in
+            var writer = PostgresBinaryWriter(UnsafeMutableRawBufferPointer(rebasing: memory[start...]))
+            if lengthPrefixed { writer.writeLengthPrefixed(value) } else { value.encode(into: &writer) }
+            precondition(writer.position == size, "\(type(of: value)) wrote another size than it declared")
         }
-        let lengthOffset = count
-        appendBigEndian(Int32(0))
-        value.encode(into: &self)
-        let length = UInt32(count - lengthOffset - 4)
-        withUnsafeMutableBytes { $0.storeBytes(of: length.bigEndian, toByteOffset: lengthOffset, as: UInt32.self) }
     }
 }
 

@@ -99,9 +99,7 @@ public struct PostgresBindings: Sendable {
             return
         }
         let start = bytes.count
-        let needed = start + value.postgresEncodedSize
-        if needed > bytes.capacity { bytes.reserveCapacity(Swift.max(needed, 2 * bytes.capacity)) }
-        value.encode(into: &bytes)
+        bytes.appendEncoded(value)
         lengths.append(Int32(bytes.count - start))
     }
 }

@@ -33,7 +33,7 @@ struct PostgresQueryTests {
 
     private func roundTrip<T: PostgresArrayElement & Equatable>(_ value: T) throws -> T {
         var bytes: [UInt8] = []
-        value.encode(into: &bytes)
+        bytes.appendEncoded(value)
         return try T(postgresCell: PostgresCell(dataType: T.postgresDataType, bytes: bytes[...], columnName: "c"))
     }
 
@@ -52,7 +52,7 @@ struct PostgresQueryTests {
 
     @Test func arraysUseTheOneDimensionalBinaryLayout() throws {
         var bytes: [UInt8] = []
-        [Int32(5), 6].encode(into: &bytes)
+        bytes.appendEncoded([Int32(5), 6])
         // ndim 1, no nulls, element oid 23, length 2, lower bound 1, then (length 4, value) twice.
         #expect(
             bytes == [
@@ -63,12 +63,10 @@ struct PostgresQueryTests {
         #expect(decoded == [5, 6])
     }
 
-    /// Bindings reserve this size before encoding: it must be exact for every standard type.
+    /// Bindings size the memory before a value writes itself: the size must be exact for every standard type.
     @Test func encodedSizesAreExact() {
         func check(_ value: some PostgresEncodable, sourceLocation: SourceLocation = #_sourceLocation) {
-            var bytes: [UInt8] = []
-            value.encode(into: &bytes)
-            #expect(value.postgresEncodedSize == bytes.count, sourceLocation: sourceLocation)
+            #expect(value.postgresEncodedSize == value.bytesWritten(givenRoom: 256), sourceLocation: sourceLocation)
         }
         check("Nguyễn Văn An")
         check(["", "dossier.status", "000.00.12.H56-250701-0001"])
@@ -89,6 +87,13 @@ struct PostgresQueryTests {
         bindings.append(["a", "b"])
         bindings.append(Int64(7))
         #expect(bindings.lengths == [30, 8] && bindings.bytes.count == 38)
+    }
+
+    @Test func aValueWritingMoreThanItDeclaredStopsTheProcessRatherThanOverrunTheBuffer() async {
+        await #expect(processExitsWith: .failure) {
+            var bytes: [UInt8] = []
+            bytes.appendEncoded(UnderstatedSize())
+        }
     }
 
     @Test func malformedOrMismatchedCellsAreDecodingErrors() {
@@ -134,4 +139,11 @@ struct PostgresQueryTests {
         #expect(original.checksum.count == 16)
         #expect(throws: PostgresError.self) { try PostgresMigrator(migrations: [original, edited]) }
     }
+}
+
+/// Declares two bytes and writes four.
+private struct UnderstatedSize: PostgresEncodable {
+    static var postgresDataType: PostgresDataType { .int4 }
+    var postgresEncodedSize: Int { 2 }
+    func encode(into writer: inout PostgresBinaryWriter) { writer.writeBigEndian(Int32(7)) }
 }
