@@ -245,8 +245,9 @@ private struct BatchApplication {
     /// Applies events held for `code` whose version now follows, in version order.
     private mutating func releaseHeld(after version: Int64, of code: String) {
         // Read before modifying: the modify accessor of a dictionary's subscript allocates its coroutine frame,
-        // on every call, and nearly every event finds nothing held.
-        guard held[code]?[version + 1] != nil, let next = held[code]?.removeValue(forKey: version + 1) else { return }
+        // on every call, and nearly every event finds nothing held (nor does it hash the code then).
+        guard !held.isEmpty, held[code]?[version + 1] != nil, let next = held[code]?.removeValue(forKey: version + 1)
+        else { return }
         if next.isStored { heldRows.removed.append(next.consumed.event.id) }
         handled.insert(next.consumed.event.id)
         _ = apply(next.consumed, wasHeld: next.isStored)

@@ -8,12 +8,6 @@ public struct InboundEventDecoder: Sendable {
 
     public init() {}
 
-    private static let attributes: Set<String> = [
-        "specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dossierversion", "produceragency",
-        "correlationid", "data",
-    ]
-    private static let required = ["specversion", "id", "source", "type", "time", "subject", "produceragency", "data"]
-
     /// Decodes one event from its Kafka value bytes.
     public func decode(_ bytes: [UInt8]) -> Result<InboundEvent, EventRejection> {
         do {
@@ -38,29 +32,25 @@ public struct InboundEventDecoder: Sendable {
             }
         }
         guard case .object(let members) = root else { throw violation("not_an_object") }
-        for member in members where !Self.attributes.contains(member.key) {
-            throw violation("unknown_attribute.\(member.key)")
-        }
-        for name in Self.required where root[name] == nil { throw violation("missing_attribute.\(name)") }
-
-        guard root["specversion"] == .string("1.0") else { throw violation("invalid_attribute.specversion") }
-        let id = try text(root["id"], maxLength: 128, minLength: 1, reason: "invalid_attribute.id")
-        guard case .string(let sourceText) = root["source"], sourceText.hasPrefix("/agencies/"),
+        let envelope = try Envelope(members)
+        guard envelope.specversion == .string("1.0") else { throw violation("invalid_attribute.specversion") }
+        let id = try text(envelope.id, maxLength: 128, minLength: 1, reason: "invalid_attribute.id")
+        guard case .string(let sourceText) = envelope.source, sourceText.hasPrefix("/agencies/"),
             let source = try? AgencyID(sourceText.dropFirst("/agencies/".count))
         else { throw violation("invalid_attribute.source") }
-        guard case .string(let typeText) = root["type"] else { throw violation("invalid_attribute.type") }
+        guard case .string(let typeText) = envelope.type else { throw violation("invalid_attribute.type") }
         guard let type = InboundEventType(rawValue: typeText) else { throw violation("unknown_type") }
-        guard case .string(let timeText) = root["time"], let time = Self.timestamp(timeText) else {
+        guard case .string(let timeText) = envelope.time, let time = Self.timestamp(timeText) else {
             throw violation("invalid_attribute.time")
         }
-        guard case .string(let subjectText) = root["subject"], let subject = try? DossierCode(subjectText) else {
+        guard case .string(let subjectText) = envelope.subject, let subject = try? DossierCode(subjectText) else {
             throw violation("invalid_attribute.subject")
         }
-        if let contentType = root["datacontenttype"], contentType != .string("application/json") {
+        if let contentType = envelope.datacontenttype, contentType != .string("application/json") {
             throw violation("invalid_attribute.datacontenttype")
         }
         var version: Int64?
-        if let value = root["dossierversion"] {
+        if let value = envelope.dossierversion {
             guard let number = Self.integer(value), number >= 1 else {
                 throw violation("invalid_attribute.dossierversion")
             }
@@ -68,14 +58,15 @@ public struct InboundEventDecoder: Sendable {
         } else if type.requiresDossierVersion {
             throw violation("missing_attribute.dossierversion")
         }
-        guard case .string(let producerText) = root["produceragency"], let producer = try? AgencyID(producerText) else {
+        guard case .string(let producerText) = envelope.produceragency, let producer = try? AgencyID(producerText)
+        else {
             throw violation("invalid_attribute.produceragency")
         }
-        let correlationID = try root["correlationid"].map { value throws(EventRejection) in
+        let correlationID = try envelope.correlationid.map { value throws(EventRejection) in
             try text(value, maxLength: 128, minLength: 1, reason: "invalid_attribute.correlationid")
         }
-        guard case .object = root["data"] else { throw violation("invalid_attribute.data") }
-        let data = try decodeData(root["data"]!, type: type)
+        guard let dataValue = envelope.data, case .object = dataValue else { throw violation("invalid_attribute.data") }
+        let data = try decodeData(dataValue, type: type)
         return InboundEvent(
             id: id, source: source, type: type, time: time, subject: subject, dossierVersion: version,
             producerAgency: producer, correlationID: correlationID, data: data)
@@ -183,6 +174,46 @@ public struct InboundEventDecoder: Sendable {
             try fields.allow(["reason"])
             try fields.require(["reason"])
             return .portalSyncFailed(reason: try fields.optionalText("reason") ?? "")
+        }
+    }
+
+    /// The envelope's attributes, gathered in one pass over the members (a lookup per attribute searched the
+    /// members again, comparing keys, and checking each key against a set hashed it).
+    private struct Envelope {
+        var specversion, id, source, type, time, subject, datacontenttype, dossierversion, produceragency,
+            correlationid, data: JSONValue?
+
+        /// - Throws: `unknown_attribute.…` for the first member that is not an attribute, then
+        ///   `missing_attribute.…` for the first required one missing, in the contract's order.
+        init(_ members: [(key: String, value: JSONValue)]) throws(EventRejection) {
+            for (key, value) in members {
+                switch key {
+                case "specversion": specversion = value
+                case "id": id = value
+                case "source": source = value
+                case "type": type = value
+                case "time": time = value
+                case "subject": subject = value
+                case "datacontenttype": datacontenttype = value
+                case "dossierversion": dossierversion = value
+                case "produceragency": produceragency = value
+                case "correlationid": correlationid = value
+                case "data": data = value
+                default: throw violation("unknown_attribute.\(key)")
+                }
+            }
+            try Self.require(specversion, "specversion")
+            try Self.require(id, "id")
+            try Self.require(source, "source")
+            try Self.require(type, "type")
+            try Self.require(time, "time")
+            try Self.require(subject, "subject")
+            try Self.require(produceragency, "produceragency")
+            try Self.require(data, "data")
+        }
+
+        private static func require(_ value: JSONValue?, _ name: String) throws(EventRejection) {
+            guard value != nil else { throw violation("missing_attribute.\(name)") }
         }
     }
 
