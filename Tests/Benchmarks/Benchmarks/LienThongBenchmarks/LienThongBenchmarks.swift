@@ -68,6 +68,8 @@ func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
 }
 
 private let nanosecondsPerEvent = BenchmarkMetric.custom("ns/event", polarity: .prefersSmaller, useScalingFactor: false)
+private let nanosecondsPerElement = BenchmarkMetric.custom(
+    "ns/element", polarity: .prefersSmaller, useScalingFactor: false)
 
 /// A ~300-byte `dossier.received` event, the size the worker sees most.
 private let receivedEvent = Array(
@@ -132,6 +134,31 @@ let benchmarks: @Sendable () -> Void = {
         let start = ContinuousClock.now
         for _ in 0..<count { blackHole(try decoder.decode(CodableEvent.self, from: data)) }
         benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
+    }
+
+    Benchmark(
+        "PostgreSQL parameters: bind the text, int8, timestamptz and bytea array columns of 3000 rows (no server)",
+        configuration: Benchmark.Configuration(
+            metrics: [nanosecondsPerElement], timeUnits: .microseconds, warmupIterations: 1,
+            maxDuration: .seconds(10), maxIterations: 20)
+    ) {
+        benchmark in
+        let rows = 3000
+        let codes = (0..<rows).map { "000.00.12.H56-250701-\(1000 + $0)" }
+        let versions = (0..<rows).map { Int64($0) }
+        let times = (0..<rows).map { Date(timeIntervalSince1970: 1_751_300_000 + Double($0)) }
+        let payloads = [PostgresBytes](repeating: PostgresBytes(value), count: rows)
+        let rounds = 50
+        let start = ContinuousClock.now
+        for _ in 0..<rounds {
+            var bindings = PostgresBindings()
+            bindings.append(codes)
+            bindings.append(versions)
+            bindings.append(times)
+            bindings.append(payloads)
+            blackHole(bindings)
+        }
+        benchmark.measurement(nanosecondsPerElement, nanoseconds(perEvent: rounds * rows * 4, since: start))
     }
 
     let kafkaConfiguration = Benchmark.Configuration(
