@@ -33,12 +33,14 @@ public struct AdministrativeUnitDirectory: Sendable {
             throw ReferenceDataError(source: "administrative unit data", reason: "units JSON does not decode")
         }
         var provinceCodes: [String: ProvinceCode] = [:]
+        var labelsRead: Set<String> = []  // each province labels about 300 rows
         for fields in CSVRows.parse(conversionCSV).dropFirst(2) where fields.count > 2 {
-            let label = fields[0].trimmingCharacters(in: .whitespaces)
+            guard labelsRead.insert(fields[0]).inserted else { continue }
+            let label = fields[0].trimmingWhitespace()
             guard let open = label.lastIndex(of: "("), label.hasSuffix(")"),
                 let code = try? ProvinceCode(label[label.index(after: open)..<label.index(before: label.endIndex)])
             else { continue }
-            provinceCodes[NormalizedText.nfc(label[..<open].trimmingCharacters(in: .whitespaces))] = code
+            provinceCodes[NormalizedText.nfc(label[..<open].trimmingWhitespace())] = code
         }
         var units: [CommuneCode: AdministrativeUnit] = [:]
         for row in rows {

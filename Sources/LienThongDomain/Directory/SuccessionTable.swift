@@ -30,9 +30,9 @@ public struct SuccessionTable: Sendable {
         var successors: [CommuneCode: [CommuneCode]] = [:]
         var current: Set<CommuneCode> = []
         for fields in CSVRows.parse(conversionCSV).dropFirst(2) where fields.count > 4 {
-            guard let new = try? CommuneCode(fields[2].trimmingCharacters(in: .whitespaces)) else { continue }
+            guard let new = try? CommuneCode(fields[2].trimmingWhitespace()) else { continue }
             current.insert(new)
-            guard let old = try? CommuneCode(fields[4].trimmingCharacters(in: .whitespaces)) else { continue }
+            guard let old = try? CommuneCode(fields[4].trimmingWhitespace()) else { continue }
             if successors[old]?.contains(new) != true { successors[old, default: []].append(new) }
         }
         self.successors = successors.mapValues { $0.sorted() }
