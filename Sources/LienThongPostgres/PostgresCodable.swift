@@ -144,6 +144,7 @@ extension Array where Element == UInt8 {
     mutating func appendEncoded(_ value: some PostgresEncodable, lengthPrefixed: Bool = false) {
         let size = (lengthPrefixed ? 4 : 0) + (value.isPostgresNull ? 0 : value.postgresEncodedSize)
         let start = count
+        // Zeroes first (an array cannot grow uninitialised); a memset is far cheaper than the appends it replaces.
         append(contentsOf: repeatElement(0, count: size))
         withUnsafeMutableBytes { memory in
             var writer = PostgresBinaryWriter(UnsafeMutableRawBufferPointer(rebasing: memory[start...]))

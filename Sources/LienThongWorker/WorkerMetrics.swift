@@ -171,9 +171,9 @@ public final class WorkerMetrics: Sendable {
     public func forgetConsumerPartitions(_ partitions: [KafkaTopicPartition]) {
         let forgotten = gauges.withLock { gauges in
             partitions.flatMap { partition in
-                [Name.consumerLag, Name.consumerCommittedOffset].compactMap { name in
-                    gauges.removeValue(
-                        forKey: Self.key(name, Self.partitionDimensions(partition.topic, partition.partition)))
+                let dimensions = Self.partitionDimensions(partition.topic, partition.partition)
+                return [Name.consumerLag, Name.consumerCommittedOffset].compactMap { name in
+                    gauges.removeValue(forKey: Self.key(name, dimensions))
                 }
             }
         }

@@ -86,8 +86,7 @@ func workerFleetBenchmarks() {
 
 /// Runs the fleet's processes to the end of the inbound topic.
 private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
-    let (workers, writeLanes, separateRelay, fleetName) =
-        (fleet.workers, fleet.writeLanes, fleet.separateRelay, fleet.reportName)
+    let fleetName = fleet.reportName
     let referenceData = try ReferenceData.load(
         directory: repository.appendingPathComponent("Schemas/reference-data").path)
     let database = try await TestPostgresCluster.shared().createDatabase(logger: logger)
@@ -115,7 +114,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
         process.executableURL = URL(fileURLWithPath: lienThongBinary)
         // The benchmark tool preloads its malloc-counting interposer; the workers run without it, as in production.
         var environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
-        if let writeLanes { environment["LIENTHONG_WORKER_WRITE_LANES"] = String(writeLanes) }
+        if let writeLanes = fleet.writeLanes { environment["LIENTHONG_WORKER_WRITE_LANES"] = String(writeLanes) }
         process.environment = environment
         process.arguments = arguments
         let log = logs.appendingPathComponent("\(name).log")
@@ -126,7 +125,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
         try process.run()
         return process
     }
-    let processes = try (0..<workers).map { index in
+    let processes = try (0..<fleet.workers).map { index in
         try launch(
             [
                 "worker", "--brokers", cluster.bootstrapServers, "--database-url", database.url,
@@ -134,10 +133,10 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
                 repository.appendingPathComponent("Schemas/reference-data").path,
                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property", "heartbeat.interval.ms=500",
                 "--http-port", String(18_080 + index),
-            ] + (separateRelay ? [] : ["--relay"]), log: "worker-\(index)")
+            ] + (fleet.separateRelay ? [] : ["--relay"]), log: "worker-\(index)")
     }
     let relayProcess =
-        separateRelay
+        fleet.separateRelay
         ? try launch(
             ["relay", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--http-port", "18090"],
             log: "relay") : nil
@@ -175,7 +174,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     // rebalance only after `session.timeout.ms` − 1 s, while the first member holds every partition: the figures
     // of that iteration include it.
     var revocations = 0
-    for index in 0..<workers { revocations += await revocationCount(port: 18_080 + index) }
+    for index in 0..<fleet.workers { revocations += await revocationCount(port: 18_080 + index) }
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     let relayUsage = relayProcess.map { ProcessUsage.read(pid: $0.processIdentifier) }
     for process in processes + (relayProcess.map { [$0] } ?? []) {
