@@ -14,17 +14,20 @@ struct HistoryRows {
         hashes.append(PostgresBytes(hash))
     }
 
+    /// Inserts the rows in one statement, the arrays unnested in step in the select list (streamed, not stored
+    /// first in a tuple store as `FROM unnest(a, b, …)` would be).
     func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
         try session.query(
             """
             INSERT INTO dossier_history (dossier, sequence, version, event_id, event_type, status, occurred_at_ms,
                                          payload_sha256, prev_hash, hash)
-            SELECT * FROM unnest(\(records.map(\.dossier))::text[], \(records.map(\.sequence))::int8[],
-                                 \(records.map(\.version))::int8[], \(records.map(\.eventID))::text[],
-                                 \(records.map(\.eventType))::text[], \(records.map { Int32($0.status) })::int2[],
-                                 \(records.map(\.occurredAtMilliseconds))::int8[],
-                                 \(records.map { PostgresBytes($0.payloadDigest) })::bytea[], \(previous)::bytea[], \(hashes)::bytea[])
+            SELECT unnest(\(records.map(\.dossier))::text[]), unnest(\(records.map(\.sequence))::int8[]),
+                   unnest(\(records.map(\.version))::int8[]), unnest(\(records.map(\.eventID))::text[]),
+                   unnest(\(records.map(\.eventType))::text[]), unnest(\(records.map { Int32($0.status) })::int2[]),
+                   unnest(\(records.map(\.occurredAtMilliseconds))::int8[]),
+                   unnest(\(records.map { PostgresBytes($0.payloadDigest) })::bytea[]), unnest(\(previous)::bytea[]),
+                   unnest(\(hashes)::bytea[])
             """, prepared: true)
     }
 }
@@ -168,8 +171,8 @@ struct InboxRows {
         try session.query(
             """
             INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
-            SELECT * FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
-                                 \(outcomes)::text[], \(reasons)::text[])
+            SELECT unnest(\(ids)::text[]), unnest(\(topics)::text[]), unnest(\(partitions)::int4[]),
+                   unnest(\(offsets)::int8[]), unnest(\(outcomes)::text[]), unnest(\(reasons)::text[])
             """, prepared: true)
     }
 

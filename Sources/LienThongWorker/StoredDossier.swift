@@ -85,7 +85,9 @@ struct StoredDossier {
     }
 
     /// Upserts the dossiers in one statement. The version guard keeps a late, older write from overwriting a
-    /// newer state.
+    /// newer state. The arrays are unnested in the select list, in step: PostgreSQL streams those rows, where
+    /// `FROM unnest(a, b, …)` first stores every row in a tuple store and reads each column back out of it (a
+    /// third of this statement's time with 24 columns).
     static func save(_ dossiers: [StoredDossier], in session: PostgresSession) throws {
         guard !dossiers.isEmpty else { return }
         let states = dossiers.map(\.state)
@@ -100,20 +102,29 @@ struct StoredDossier {
                                  updated_at)
             SELECT c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, COALESCE(rp, false), sa, cs, cc, du, od, pa,
                    COALESCE(pw, 0), ra, ot, tr, sd, now()
-            FROM unnest(\(states.map(\.code.rawValue))::text[], \(states.map { Int32($0.status.rawValue) })::int2[],
-                        \(states.map(\.version))::int8[], \(states.map { $0.holder?.rawValue })::text[],
-                        \(states.map { Int32($0.step) })::int4[], \(states.map(\.statusChangedAt))::timestamptz[],
-                        \(states.map(\.portalSyncedVersion))::int8[], \(dossiers.map(\.sequence))::int8[],
-                        \(dossiers.map { PostgresBytes($0.lastHash) })::bytea[],
-                        \(profiles.map { $0?.procedure.rawValue })::text[], \(profiles.map { $0?.commune.rawValue })::text[],
-                        \(profiles.map { $0?.channel.rawValue })::text[], \(profiles.map { $0?.returnsByPost })::bool[],
-                        \(dossiers.map(\.submittedAt))::timestamptz[], \(clocks.map { $0?.startedAt })::timestamptz[],
-                        \(clocks.map { $0?.changedAt })::timestamptz[], \(clocks.map { $0?.dueAt })::timestamptz[],
-                        \(clocks.map { $0?.originalDueAt })::timestamptz[], \(clocks.map { $0?.pausedAt })::timestamptz[],
-                        \(clocks.map { $0?.pausedWorkingSeconds })::int8[], \(dossiers.map(\.resolvedAt))::timestamptz[],
-                        \(dossiers.map { $0.onTimeClass?.rawValue })::text[], \(dossiers.map(\.triageReason))::text[],
-                        \(dossiers.map(\.stepDueAt))::timestamptz[])
-                AS t(c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, rp, sa, cs, cc, du, od, pa, pw, ra, ot, tr, sd)
+            FROM (SELECT unnest(\(states.map(\.code.rawValue))::text[]) AS c,
+                         unnest(\(states.map { Int32($0.status.rawValue) })::int2[]) AS s,
+                         unnest(\(states.map(\.version))::int8[]) AS v, unnest(\(states.map { $0.holder?.rawValue })::text[]) AS h,
+                         unnest(\(states.map { Int32($0.step) })::int4[]) AS st,
+                         unnest(\(states.map(\.statusChangedAt))::timestamptz[]) AS sc,
+                         unnest(\(states.map(\.portalSyncedVersion))::int8[]) AS p,
+                         unnest(\(dossiers.map(\.sequence))::int8[]) AS hs,
+                         unnest(\(dossiers.map { PostgresBytes($0.lastHash) })::bytea[]) AS lh,
+                         unnest(\(profiles.map { $0?.procedure.rawValue })::text[]) AS pr,
+                         unnest(\(profiles.map { $0?.commune.rawValue })::text[]) AS cm,
+                         unnest(\(profiles.map { $0?.channel.rawValue })::text[]) AS ch,
+                         unnest(\(profiles.map { $0?.returnsByPost })::bool[]) AS rp,
+                         unnest(\(dossiers.map(\.submittedAt))::timestamptz[]) AS sa,
+                         unnest(\(clocks.map { $0?.startedAt })::timestamptz[]) AS cs,
+                         unnest(\(clocks.map { $0?.changedAt })::timestamptz[]) AS cc,
+                         unnest(\(clocks.map { $0?.dueAt })::timestamptz[]) AS du,
+                         unnest(\(clocks.map { $0?.originalDueAt })::timestamptz[]) AS od,
+                         unnest(\(clocks.map { $0?.pausedAt })::timestamptz[]) AS pa,
+                         unnest(\(clocks.map { $0?.pausedWorkingSeconds })::int8[]) AS pw,
+                         unnest(\(dossiers.map(\.resolvedAt))::timestamptz[]) AS ra,
+                         unnest(\(dossiers.map { $0.onTimeClass?.rawValue })::text[]) AS ot,
+                         unnest(\(dossiers.map(\.triageReason))::text[]) AS tr,
+                         unnest(\(dossiers.map(\.stepDueAt))::timestamptz[]) AS sd) AS t
             ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
                 holder = EXCLUDED.holder, step = EXCLUDED.step, status_changed_at = EXCLUDED.status_changed_at,
                 portal_synced_version = EXCLUDED.portal_synced_version, history_sequence = EXCLUDED.history_sequence,

@@ -122,4 +122,30 @@ struct MigrationTests {
             await connection.close()
         }
     }
+
+    /// Keys searched for every event compare as bytes whatever the cluster's default collation (the throwaway
+    /// cluster's is C, a production cluster's often en_US.UTF-8, whose comparisons cost a `strcoll` each).
+    @Test func identifierKeysCompareAsBytes() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await PostgresMigrator.load(directory: migrationsDirectory).migrate(
+                on: connection, logger: Logger(label: "test"))
+            let collations = try await connection.query(
+                """
+                SELECT table_name || '.' || column_name, coalesce(collation_name, 'default')
+                FROM information_schema.columns
+                WHERE (table_name, column_name) IN (('dossier', 'code'), ('dossier_history', 'dossier'),
+                                                    ('inbox', 'event_id'), ('held_event', 'event_id'),
+                                                    ('held_event', 'dossier'))
+                ORDER BY 1
+                """
+            ).map { try $0.decode((String, String).self) }
+            #expect(
+                collations.map { "\($0.0)=\($0.1)" } == [
+                    "dossier.code=C", "dossier_history.dossier=C", "held_event.dossier=C", "held_event.event_id=C",
+                    "inbox.event_id=C",
+                ])
+            await connection.close()
+        }
+    }
 }
