@@ -104,7 +104,8 @@ struct StoredDossier {
                    COALESCE(pw, 0), ra, ot, tr, sd, now()
             FROM (SELECT unnest(\(states.map(\.code.rawValue))::text[]) AS c,
                          unnest(\(states.map { Int32($0.status.rawValue) })::int2[]) AS s,
-                         unnest(\(states.map(\.version))::int8[]) AS v, unnest(\(states.map { $0.holder?.rawValue })::text[]) AS h,
+                         unnest(\(states.map(\.version))::int8[]) AS v,
+                         unnest(\(states.map { $0.holder?.rawValue })::text[]) AS h,
                          unnest(\(states.map { Int32($0.step) })::int4[]) AS st,
                          unnest(\(states.map(\.statusChangedAt))::timestamptz[]) AS sc,
                          unnest(\(states.map(\.portalSyncedVersion))::int8[]) AS p,
