@@ -229,8 +229,8 @@ let benchmarks: @Sendable () -> Void = {
             try session.query(
                 """
                 INSERT INTO dossier_state (code, status, version, holder, updated_at, event)
-                SELECT * FROM unnest(\(codes)::text[], \(statuses)::int4[], \(versions)::int8[], \(holders)::text[],
-                                     \(times)::timestamptz[], \(events)::jsonb[])
+                SELECT unnest(\(codes)::text[]), unnest(\(statuses)::int4[]), unnest(\(versions)::int8[]),
+                       unnest(\(holders)::text[]), unnest(\(times)::timestamptz[]), unnest(\(events)::jsonb[])
                 ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
                     holder = EXCLUDED.holder, updated_at = EXCLUDED.updated_at, event = EXCLUDED.event
                 WHERE dossier_state.version < EXCLUDED.version
