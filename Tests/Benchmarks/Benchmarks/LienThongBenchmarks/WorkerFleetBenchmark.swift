@@ -16,10 +16,11 @@ import LienThongWorker
 // runs from the first applied event to the last event applied with every outbox row published. CPU and peak memory
 // are read from /proc for the fleet's processes alone, the relay process included (the workers' deadline watcher
 // is off: the events' 2025 dates would make every open dossier overdue at once, a one-off flood of warnings rather
-// than the steady state); latency is per status event, from its inbound event's transaction start (consume) to
-// the relay's mark after the broker confirmed it (published). Three iterations per fleet, each on a fresh
-// database and broker: the spread between runs on a shared 2-core VM is large, so the table's p50 is the median
-// run.
+// than the steady state), and PostgreSQL's CPU from /proc for the backends serving the fleet when the server runs
+// on this machine (it shares the cores); latency is per status event, from its inbound event's transaction start
+// (consume) to the relay's mark after the broker confirmed it (published). Three iterations per fleet, each on a
+// fresh database and broker: the spread between runs on a shared 2-core VM is large, so the table's p50 is the
+// median run.
 
 private let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)
 private let cpuPerEvent = BenchmarkMetric.custom(
@@ -30,6 +31,8 @@ private let latencyP99 = BenchmarkMetric.custom(
     "p99 ms consume→published", polarity: .prefersSmaller, useScalingFactor: false)
 private let workerPeakMemory = BenchmarkMetric.custom(
     "worker peak RSS MB (largest)", polarity: .prefersSmaller, useScalingFactor: false)
+private let postgresCPUPerEvent = BenchmarkMetric.custom(
+    "PostgreSQL backends CPU µs/event", polarity: .prefersSmaller, useScalingFactor: false)
 
 private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -76,7 +79,8 @@ func workerFleetBenchmarks() {
         Benchmark(
             "Worker fleet end to end: 200k events over 35k dossiers, \(fleet.benchmarkName)",
             configuration: .init(
-                metrics: [eventsPerSecond, cpuPerEvent, latencyP50, latencyP99, workerPeakMemory], timeUnits: .seconds,
+                metrics: [eventsPerSecond, cpuPerEvent, postgresCPUPerEvent, latencyP50, latencyP99, workerPeakMemory],
+                timeUnits: .seconds,
                 warmupIterations: 0, maxDuration: .seconds(1200), maxIterations: 3)
         ) { benchmark in
             try await runFleet(fleet, benchmark: benchmark)
@@ -177,6 +181,13 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     for index in 0..<fleet.workers { revocations += await revocationCount(port: 18_080 + index) }
     let usage = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     let relayUsage = relayProcess.map { ProcessUsage.read(pid: $0.processIdentifier) }
+    // PostgreSQL's share: the CPU of the backends serving the fleet's connections (write lanes, relays, listeners),
+    // which live as long as the processes; read from /proc, so only when the server runs on this machine. The
+    // server's background processes (WAL writer, checkpointer, autovacuum) are not counted.
+    let backends = try await connection.query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).map { try $0.decode(Int32.self, at: 0) }
+    let postgresMicroseconds = backends.reduce(0) { $0 + ProcessUsage.read(pid: $1).cpuMicroseconds }
     for process in processes + (relayProcess.map { [$0] } ?? []) {
         process.terminate()
         process.waitUntilExit()
@@ -193,6 +204,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     // The fleet's CPU: the workers' and, when there is one, the relay process's.
     let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds } + (relayUsage?.cpuMicroseconds ?? 0)
     benchmark.measurement(cpuPerEvent, cpuMicroseconds / events.count)
+    if postgresMicroseconds > 0 { benchmark.measurement(postgresCPUPerEvent, postgresMicroseconds / events.count) }
     benchmark.measurement(latencyP50, Int(latencies[latencies.count / 2]))
     benchmark.measurement(latencyP99, Int(latencies[latencies.count * 99 / 100]))
     benchmark.measurement(workerPeakMemory, usage.map(\.peakResidentKilobytes).max()! / 1024)
@@ -200,6 +212,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
         """
         \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event\
         \(relayUsage.map { " (relay process \($0.cpuMicroseconds / events.count), \($0.peakResidentKilobytes / 1024) MB)" } ?? ""), \
+        PostgreSQL backends \(postgresMicroseconds > 0 ? "\(postgresMicroseconds / events.count) µs/event" : "not on this machine"), \
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
         peak RSS \(usage.map { $0.peakResidentKilobytes / 1024 }) MB, \
         outbox records \(try await count("SELECT coalesce(sum(record_count), 0)::int8 FROM outbox_batch")) \
