@@ -105,17 +105,18 @@ public final class OutboxRelay: Sendable {
                     ORDER BY id
                     """, prepared: true
                 ).map { try $0.decode((Int64, Int32, Date).self) }
-                let messages = try self.messages(ofRows: pending.map { ($0.0, $0.1) }, in: session)
+                var messages = try self.messages(ofRows: pending.map { ($0.0, $0.1) }, in: session)
                 var records = PendingRecords()
                 for (id, shard, createdAt) in pending {
-                    // A row gone since the first query cannot be: the shard lock keeps other relays off it.
-                    guard let rowMessages = messages[id] else { throw OutboxRelayError.missingRow(id) }
-                    for message in rowMessages {
-                        records.rows.append(id)
-                        records.shards.append(shard)
-                        records.createdAt.append(createdAt)
-                        records.messages.append(message)
+                    // A row gone since the first query cannot be: the shard lock keeps other relays off it. Taken
+                    // out of the dictionary, so each message is held once while the round's list is built.
+                    guard let rowMessages = messages.removeValue(forKey: id) else {
+                        throw OutboxRelayError.missingRow(id)
                     }
+                    records.rows.append(contentsOf: repeatElement(id, count: rowMessages.count))
+                    records.shards.append(contentsOf: repeatElement(shard, count: rowMessages.count))
+                    records.createdAt.append(contentsOf: repeatElement(createdAt, count: rowMessages.count))
+                    records.messages.append(contentsOf: rowMessages)
                 }
                 return records
             } catch {
