@@ -154,6 +154,20 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension [UInt8] {
+    /// `value`'s binary form (without a length prefix), written in place into memory of exactly its size.
+    @inlinable
+    init(encoding value: some PostgresEncodable) {
+        let size = value.postgresEncodedSize
+        self.init(unsafeUninitializedCapacity: size) { memory, initialized in
+            var writer = PostgresBinaryWriter(UnsafeMutableRawBufferPointer(memory))
+            value.encode(into: &writer)
+            precondition(writer.position == size, "\(type(of: value)) wrote another size than it declared")
+            initialized = size
+        }
+    }
+}
+
 extension ArraySlice where Element == UInt8 {
     /// Reads a big-endian integer at `offset` (relative to the slice start).
     func readBigEndian<Integer: FixedWidthInteger>(_: Integer.Type, at offset: Int) -> Integer? {

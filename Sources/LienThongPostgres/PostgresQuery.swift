@@ -75,14 +75,18 @@ extension Substring {
     }
 }
 
-/// Parameter values in binary format, stored contiguously.
+/// Parameter values in binary format, each in memory of exactly its size.
+///
+/// A value is written once, straight into its own buffer: a megabyte-sized array parameter is neither zero-filled
+/// first nor copied again as the list grows (appending every value to one shared buffer did both, and touched
+/// fresh pages each time).
 public struct PostgresBindings: Sendable {
     /// The parameter types, in order.
     @usableFromInline package internal(set) var dataTypes: [UInt32] = []
-    /// Each parameter's length in ``bytes``, -1 for NULL.
+    /// Each parameter's length in bytes, -1 for NULL.
     @usableFromInline package internal(set) var lengths: [Int32] = []
-    /// All non-NULL values, concatenated.
-    @usableFromInline package internal(set) var bytes: [UInt8] = []
+    /// Each parameter's binary form, empty for NULL.
+    @usableFromInline package internal(set) var values: [[UInt8]] = []
 
     /// An empty binding list.
     public init() {}
@@ -96,10 +100,11 @@ public struct PostgresBindings: Sendable {
         dataTypes.append(type(of: value).postgresDataType.oid)
         guard !value.isPostgresNull else {
             lengths.append(-1)
+            values.append([])
             return
         }
-        let start = bytes.count
-        bytes.appendEncoded(value)
-        lengths.append(Int32(bytes.count - start))
+        let encoded = [UInt8](encoding: value)
+        lengths.append(Int32(encoded.count))
+        values.append(encoded)
     }
 }

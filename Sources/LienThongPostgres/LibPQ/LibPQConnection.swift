@@ -238,24 +238,20 @@ final class LibPQConnection {
             columns: columns, affectedRows: affected, storage: storage, cells: cells, rowCount: rowCount)
     }
 
-    /// Points libpq at each parameter inside the bindings' contiguous storage; NULL is a nil pointer.
+    /// Points libpq at each parameter's bytes; NULL is a nil pointer.
     private static func withParameterPointers<T>(
         _ bindings: PostgresBindings,
         _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> T
     ) -> T {
         let formats = [Int32](repeating: 1, count: bindings.count)
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(bindings.count)
         // A non-NULL empty value needs a non-nil pointer: libpq reads a nil pointer as NULL.
-        var placeholder: UInt8 = 0
-        return withUnsafeMutablePointer(to: &placeholder) { placeholderPointer in
-            bindings.bytes.withUnsafeBufferPointer { storage in
-                let base = storage.baseAddress ?? UnsafePointer(placeholderPointer)
-                var offset = 0
-                let pointers: [UnsafePointer<CChar>?] = bindings.lengths.map { length in
-                    guard length >= 0 else { return nil }
-                    defer { offset += Int(length) }
-                    return UnsafeRawPointer(base.advanced(by: offset)).assumingMemoryBound(to: CChar.self)
-                }
-                return pointers.withUnsafeBufferPointer { values in
+        var placeholder: CChar = 0
+        return withUnsafePointer(to: &placeholder) { placeholder in
+            withPointers(to: bindings.values[...], lengths: bindings.lengths[...], collecting: &pointers, placeholder) {
+                pointers in
+                pointers.withUnsafeBufferPointer { values in
                     bindings.lengths.withUnsafeBufferPointer { lengths in
                         formats.withUnsafeBufferPointer { formats in
                             body(values.baseAddress, lengths.baseAddress, formats.baseAddress)
@@ -263,6 +259,22 @@ final class LibPQConnection {
                     }
                 }
             }
+        }
+    }
+
+    /// Collects a pointer to each value, each valid until `body` returns (one nested access per parameter).
+    private static func withPointers<T>(
+        to values: ArraySlice<[UInt8]>,
+        lengths: ArraySlice<Int32>,
+        collecting pointers: inout [UnsafePointer<CChar>?],
+        _ placeholder: UnsafePointer<CChar>,
+        _ body: ([UnsafePointer<CChar>?]) -> T
+    ) -> T {
+        guard let value = values.first, let length = lengths.first else { return body(pointers) }
+        return value.withUnsafeBytes { bytes in
+            pointers.append(length < 0 ? nil : bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? placeholder)
+            return withPointers(
+                to: values.dropFirst(), lengths: lengths.dropFirst(), collecting: &pointers, placeholder, body)
         }
     }
 }
