@@ -161,6 +161,39 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(nanosecondsPerElement, nanoseconds(perEvent: rounds * rows * 4, since: start))
     }
 
+    Benchmark(
+        "PostgreSQL parameters: bind the outbox arrays of a 3000-event batch, 7800 records of 8 columns (no server)",
+        configuration: Benchmark.Configuration(
+            metrics: [nanosecondsPerElement], timeUnits: .microseconds, warmupIterations: 1,
+            maxDuration: .seconds(10), maxIterations: 20)
+    ) {
+        benchmark in
+        // What the worker binds per batch: about 2.6 outbox records per event, each with a ~300-byte payload.
+        let records = 7800
+        let topics = (0..<records).map { ["dossier.status", "portal.sync", "work.commune"][$0 % 3] }
+        let codes = (0..<records).map { "000.00.12.H56-250701-\(1000 + $0 / 3)" }
+        let eventIDs = (0..<records).map { "000.00.12.H56-250701-\(1000 + $0 / 3)/\($0)/status" }
+        let types = (0..<records).map { ["vn.gov.lienthong.status", "vn.gov.lienthong.portal.sync"][$0 % 2] }
+        let payloads = [PostgresBytes](repeating: PostgresBytes(value), count: records)
+        let correlationIDs = (0..<records).map { "c-\($0 / 3)" }
+        let headers = [PostgresJSONB](repeating: PostgresJSONB("{}"), count: records)
+        let rounds = 20
+        let start = ContinuousClock.now
+        for _ in 0..<rounds {
+            var bindings = PostgresBindings()
+            bindings.append(topics)
+            bindings.append(codes)
+            bindings.append(eventIDs)
+            bindings.append(types)
+            bindings.append(payloads)
+            bindings.append(codes)
+            bindings.append(correlationIDs)
+            bindings.append(headers)
+            blackHole(bindings)
+        }
+        benchmark.measurement(nanosecondsPerElement, nanoseconds(perEvent: rounds * records, since: start))
+    }
+
     let kafkaConfiguration = Benchmark.Configuration(
         metrics: [messagesPerSecond, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0,
         maxDuration: .seconds(120), maxIterations: 3)
