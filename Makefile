@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
-# Debian packages the build and the tests need: C libraries, pkg-config, and the PostgreSQL server the test
-# harness starts as a throwaway cluster.
-DEBIAN_PACKAGES := librdkafka-dev libpq-dev postgresql pkg-config
+# Debian packages the build and the tests need: C libraries (jemalloc is the executable's allocator), pkg-config, and
+# the PostgreSQL server the test harness starts as a throwaway cluster.
+DEBIAN_PACKAGES := librdkafka-dev libpq-dev libjemalloc-dev postgresql pkg-config
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Two cores: keep the compiler to two jobs.
 SWIFT_BUILD_FLAGS := --jobs 2

@@ -117,7 +117,11 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // jemalloc replaces glibc's allocator in the whole process (librdkafka and libpq included): a batch frees
+            // megabytes of arrays among millions of small objects, on which glibc consolidated its free lists and
+            // gave pages back to the kernel only to fault them in again.
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
 
         .testTarget(name: "LienThongKafkaTests", dependencies: ["LienThongKafka"]),
