@@ -105,6 +105,17 @@ private func nanoseconds(perEvent count: Int, since start: ContinuousClock.Insta
         (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9) / Double(count))
 }
 
+/// Nanoseconds per element to fill fresh bindings `rounds` times with what `bind` appends.
+private func bindingTime(rounds: Int, elements: Int, _ bind: (inout PostgresBindings) -> Void) -> Int {
+    let start = ContinuousClock.now
+    for _ in 0..<rounds {
+        var bindings = PostgresBindings()
+        bind(&bindings)
+        blackHole(bindings)
+    }
+    return nanoseconds(perEvent: rounds * elements, since: start)
+}
+
 let benchmarks: @Sendable () -> Void = {
     let domainConfiguration = Benchmark.Configuration(
         metrics: [nanosecondsPerEvent], timeUnits: .microseconds, warmupIterations: 1, maxDuration: .seconds(10),
@@ -136,11 +147,13 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
     }
 
+    let parametersConfiguration = Benchmark.Configuration(
+        metrics: [nanosecondsPerElement], timeUnits: .microseconds, warmupIterations: 1, maxDuration: .seconds(10),
+        maxIterations: 20)
+
     Benchmark(
         "PostgreSQL parameters: bind the text, int8, timestamptz and bytea array columns of 3000 rows (no server)",
-        configuration: Benchmark.Configuration(
-            metrics: [nanosecondsPerElement], timeUnits: .microseconds, warmupIterations: 1,
-            maxDuration: .seconds(10), maxIterations: 20)
+        configuration: parametersConfiguration
     ) {
         benchmark in
         let rows = 3000
@@ -148,24 +161,18 @@ let benchmarks: @Sendable () -> Void = {
         let versions = (0..<rows).map { Int64($0) }
         let times = (0..<rows).map { Date(timeIntervalSince1970: 1_751_300_000 + Double($0)) }
         let payloads = [PostgresBytes](repeating: PostgresBytes(value), count: rows)
-        let rounds = 50
-        let start = ContinuousClock.now
-        for _ in 0..<rounds {
-            var bindings = PostgresBindings()
+        let time = bindingTime(rounds: 50, elements: rows * 4) { bindings in
             bindings.append(codes)
             bindings.append(versions)
             bindings.append(times)
             bindings.append(payloads)
-            blackHole(bindings)
         }
-        benchmark.measurement(nanosecondsPerElement, nanoseconds(perEvent: rounds * rows * 4, since: start))
+        benchmark.measurement(nanosecondsPerElement, time)
     }
 
     Benchmark(
         "PostgreSQL parameters: bind the outbox arrays of a 3000-event batch, 7800 records of 8 columns (no server)",
-        configuration: Benchmark.Configuration(
-            metrics: [nanosecondsPerElement], timeUnits: .microseconds, warmupIterations: 1,
-            maxDuration: .seconds(10), maxIterations: 20)
+        configuration: parametersConfiguration
     ) {
         benchmark in
         // What the worker binds per batch: about 2.6 outbox records per event, each with a ~300-byte payload.
@@ -177,10 +184,7 @@ let benchmarks: @Sendable () -> Void = {
         let payloads = [PostgresBytes](repeating: PostgresBytes(value), count: records)
         let correlationIDs = (0..<records).map { "c-\($0 / 3)" }
         let headers = [PostgresJSONB](repeating: PostgresJSONB("{}"), count: records)
-        let rounds = 20
-        let start = ContinuousClock.now
-        for _ in 0..<rounds {
-            var bindings = PostgresBindings()
+        let time = bindingTime(rounds: 20, elements: records) { bindings in
             bindings.append(topics)
             bindings.append(codes)
             bindings.append(eventIDs)
@@ -189,9 +193,8 @@ let benchmarks: @Sendable () -> Void = {
             bindings.append(codes)
             bindings.append(correlationIDs)
             bindings.append(headers)
-            blackHole(bindings)
         }
-        benchmark.measurement(nanosecondsPerElement, nanoseconds(perEvent: rounds * records, since: start))
+        benchmark.measurement(nanosecondsPerElement, time)
     }
 
     let kafkaConfiguration = Benchmark.Configuration(
