@@ -138,23 +138,22 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 
-    /// Appends `value`'s binary form, written in place into memory grown once to its size (appending piece by
-    /// piece checked the array's uniqueness and capacity again for every piece).
+    /// Appends `value`'s binary form after its 32-bit length (-1 for NULL), the layout of a binary COPY field,
+    /// written in place into memory grown once to its size (appending piece by piece checked the array's uniqueness
+    /// and capacity again for every piece).
     @inlinable
-    mutating func appendEncoded(_ value: some PostgresEncodable, lengthPrefixed: Bool = false) {
-        let size = (lengthPrefixed ? 4 : 0) + (value.isPostgresNull ? 0 : value.postgresEncodedSize)
+    mutating func appendLengthPrefixed(_ value: some PostgresEncodable) {
+        let size = 4 + (value.isPostgresNull ? 0 : value.postgresEncodedSize)
         let start = count
         // Zeroes first (an array cannot grow uninitialised); a memset is far cheaper than the appends it replaces.
         append(contentsOf: repeatElement(0, count: size))
         withUnsafeMutableBytes { memory in
             var writer = PostgresBinaryWriter(UnsafeMutableRawBufferPointer(rebasing: memory[start...]))
-            if lengthPrefixed { writer.writeLengthPrefixed(value) } else { value.encode(into: &writer) }
+            writer.writeLengthPrefixed(value)
             precondition(writer.position == size, "\(type(of: value)) wrote another size than it declared")
         }
     }
-}
 
-extension [UInt8] {
     /// `value`'s binary form (without a length prefix), written in place into memory of exactly its size.
     @inlinable
     init(encoding value: some PostgresEncodable) {

@@ -57,7 +57,7 @@ public struct PostgresCopyRows: Sendable {
         var fields: Int16 = 0
         for value in repeat each values {
             fields += 1
-            bytes.appendEncoded(value, lengthPrefixed: true)
+            bytes.appendLengthPrefixed(value)
         }
         bytes[countOffset] = UInt8(truncatingIfNeeded: fields >> 8)
         bytes[countOffset + 1] = UInt8(truncatingIfNeeded: fields)

@@ -50,8 +50,7 @@ struct PostgresQueryTests {
     }
 
     @Test func arraysUseTheOneDimensionalBinaryLayout() throws {
-        var bytes: [UInt8] = []
-        bytes.appendEncoded([Int32(5), 6])
+        let bytes = [UInt8](encoding: [Int32(5), 6])
         // ndim 1, no nulls, element oid 23, length 2, lower bound 1, then (length 4, value) twice.
         #expect(
             bytes == [
