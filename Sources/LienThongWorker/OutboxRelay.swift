@@ -105,19 +105,8 @@ public final class OutboxRelay: Sendable {
                     ORDER BY id
                     """, prepared: true
                 ).map { try $0.decode((Int64, Int32, Date).self) }
-                var messages = try self.messages(ofRows: pending.map { ($0.0, $0.1) }, in: session)
                 var records = PendingRecords()
-                for (id, shard, createdAt) in pending {
-                    // A row gone since the first query cannot be: the shard lock keeps other relays off it. Taken
-                    // out of the dictionary, so each message is held once while the round's list is built.
-                    guard let rowMessages = messages.removeValue(forKey: id) else {
-                        throw OutboxRelayError.missingRow(id)
-                    }
-                    records.rows.append(contentsOf: repeatElement(id, count: rowMessages.count))
-                    records.shards.append(contentsOf: repeatElement(shard, count: rowMessages.count))
-                    records.createdAt.append(contentsOf: repeatElement(createdAt, count: rowMessages.count))
-                    records.messages.append(contentsOf: rowMessages)
-                }
+                try self.append(pending.map { (id: $0.0, shard: $0.1, createdAt: $0.2) }, to: &records, in: session)
                 return records
             } catch {
                 try? session.runScript("ROLLBACK")
@@ -184,32 +173,46 @@ public final class OutboxRelay: Sendable {
         return markable
     }
 
-    /// The messages of the pending `outbox_batch` rows (in id order, with their shards), by row: from memory when
-    /// this process wrote them, else read back with their arrays whole (unpacked here, in order, rather than row by
-    /// row in SQL).
-    private func messages(
-        ofRows rows: [(id: Int64, shard: Int32)], in session: PostgresSession
-    ) throws -> [Int64: [KafkaProducerMessage]] {
-        var messages = (cache?.take(rows) ?? [:]).mapValues { $0.map(\.publishedMessage) }
-        let remembered = messages.count
-        let missing = rows.map(\.id).filter { messages[$0] == nil }
-        if !missing.isEmpty {
-            for row in try session.query(
+    /// Appends the messages of the pending `outbox_batch` rows (in id order) to the round, row after row, each
+    /// built straight into the round's list: from memory when this process wrote the row, else read back with its
+    /// arrays whole (unpacked here, in order, rather than row by row in SQL).
+    private func append(
+        _ rows: [(id: Int64, shard: Int32, createdAt: Date)], to round: inout PendingRecords,
+        in session: PostgresSession
+    ) throws {
+        let remembered = cache?.take(rows.map { (id: $0.id, shard: $0.shard) }) ?? [:]
+        let missing = rows.map(\.id).filter { remembered[$0] == nil }
+        var stored =
+            missing.isEmpty
+            ? nil
+            : try session.query(
                 """
                 SELECT id, topics, keys, event_ids, event_types, payloads, correlation_ids, headers
-                FROM outbox_batch WHERE id = ANY(\(missing)::int8[])
-                """, prepared: true)
-            {
-                let (id, stored) = try Self.storedMessages(row)
-                messages[id] = stored
+                FROM outbox_batch WHERE id = ANY(\(missing)::int8[]) ORDER BY id
+                """, prepared: true
+            ).makeIterator()
+        for row in rows {
+            let start = round.messages.count
+            if let records = remembered[row.id] {
+                round.messages.append(contentsOf: records.lazy.map(\.publishedMessage))
+            } else {
+                // Both in id order: the next row read back is this one, unless it is gone, which cannot be (the
+                // shard lock keeps other relays off it).
+                guard let storedRow = stored?.next(), try storedRow.decode(Int64.self, at: 0) == row.id else {
+                    throw OutboxRelayError.missingRow(row.id)
+                }
+                try Self.appendStoredMessages(of: storedRow, to: &round.messages)
             }
+            let count = round.messages.count - start
+            round.rows.append(contentsOf: repeatElement(row.id, count: count))
+            round.shards.append(contentsOf: repeatElement(row.shard, count: count))
+            round.createdAt.append(contentsOf: repeatElement(row.createdAt, count: count))
         }
-        metrics.recordOutboxRowsRead(fromMemory: remembered, fromTable: missing.count)
-        return messages
+        metrics.recordOutboxRowsRead(fromMemory: remembered.count, fromTable: missing.count)
     }
 
-    /// The messages of one `outbox_batch` row read from the table, in publication order.
-    private static func storedMessages(_ row: PostgresRow) throws -> (id: Int64, messages: [KafkaProducerMessage]) {
+    /// Appends the messages of one `outbox_batch` row read from the table, in publication order.
+    private static func appendStoredMessages(of row: PostgresRow, to messages: inout [KafkaProducerMessage]) throws {
         let id = try row.decode(Int64.self, at: 0)
         let topics = try row.decode([String].self, at: 1)
         let keys = try row.decode([String].self, at: 2)
@@ -223,15 +226,13 @@ public final class OutboxRelay: Sendable {
             keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count, extraHeaders.count,
         ]
         guard counts.allSatisfy({ $0 == count }) else { throw OutboxRelayError.malformedRow(id) }
-        return (
-            id,
-            (0..<count).map { index in
+        messages.append(
+            contentsOf: (0..<count).lazy.map { index in
                 OutboxRecord.publishedMessage(
                     topic: topics[index], key: keys[index], eventID: eventIDs[index], type: eventTypes[index],
                     payload: payloads[index].bytes, correlationID: correlationIDs[index],
                     extraHeaders: Self.extraHeaders(extraHeaders[index]))
-            }
-        )
+            })
     }
 
     /// The stored extra headers (a JSON object of strings).
