@@ -201,7 +201,7 @@ public final class OutboxRelay: Sendable {
                 guard let storedRow = stored?.next(), try storedRow.decode(Int64.self, at: 0) == row.id else {
                     throw OutboxRelayError.missingRow(row.id)
                 }
-                try Self.appendStoredMessages(of: storedRow, to: &round.messages)
+                try Self.appendStoredMessages(of: storedRow, id: row.id, to: &round.messages)
             }
             let count = round.messages.count - start
             round.rows.append(contentsOf: repeatElement(row.id, count: count))
@@ -211,9 +211,11 @@ public final class OutboxRelay: Sendable {
         metrics.recordOutboxRowsRead(fromMemory: remembered.count, fromTable: missing.count)
     }
 
-    /// Appends the messages of one `outbox_batch` row read from the table, in publication order.
-    private static func appendStoredMessages(of row: PostgresRow, to messages: inout [KafkaProducerMessage]) throws {
-        let id = try row.decode(Int64.self, at: 0)
+    /// Appends the messages of the `outbox_batch` row `id` read from the table (its id already checked), in
+    /// publication order.
+    private static func appendStoredMessages(
+        of row: PostgresRow, id: Int64, to messages: inout [KafkaProducerMessage]
+    ) throws {
         let topics = try row.decode([String].self, at: 1)
         let keys = try row.decode([String].self, at: 2)
         let eventIDs = try row.decode([String].self, at: 3)
