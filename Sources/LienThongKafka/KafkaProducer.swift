@@ -99,10 +99,22 @@ public final class KafkaProducer: Sendable {
     /// Produces records in order and waits for every delivery report.
     /// - Returns: one result per record, in the order given.
     public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        let batch = DeliveryBatch(topics: messages.map(\.topic))
-        for index in messages.indices {
+        await send(count: messages.count) { messages[$0] }
+    }
+
+    /// Produces `count` records in order, each built by `message` when its turn comes, so that no array of them
+    /// need exist; waits for every delivery report.
+    /// - Parameter message: called once per index, from 0 to `count - 1` in order.
+    /// - Returns: one result per record, in order.
+    public func send(
+        count: Int, _ message: (Int) -> KafkaProducerMessage
+    ) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        let batch = DeliveryBatch(count: count)
+        for index in 0..<count {
+            let message = message(index)
             while true {
-                let outcome = enqueue(messages[index], opaque: batch.opaque(forRecord: index))
+                // A fresh retain per attempt: a record librdkafka did not take gives its opaque back.
+                let outcome = enqueue(message, opaque: batch.opaque(forRecord: index, topic: message.topic))
                 if case .queueFull = outcome {
                     await waitForQueueSpace()
                     continue
@@ -240,12 +252,14 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// The results of one ``KafkaProducer/send(_:)-(Array)`` call, filled by delivery reports.
+/// The results of one ``KafkaProducer`` send of several records, filled by delivery reports.
 ///
-/// Each record's librdkafka opaque points into one buffer of slots allocated with the batch (its index and the
-/// batch), instead of an object per record.
+/// Each record's librdkafka opaque points into one buffer of slots allocated with the batch (its index, its topic
+/// and the batch), instead of an object per record.
 final class DeliveryBatch: @unchecked Sendable {
-    // Unchecked: `slots` is written once in init and only read afterwards; `state` is behind its mutex.
+    // Unchecked: a slot (and `initializedSlots`) is written only by the sender, before the slot's record is
+    // produced, and read afterwards by that record's delivery report (librdkafka's queues order the two) and by
+    // `deinit` (after the last report released the batch); `state` is behind its mutex.
     private struct State {
         var results: [Result<KafkaDeliveryReport, KafkaError>?]
         var remaining: Int
@@ -255,28 +269,32 @@ final class DeliveryBatch: @unchecked Sendable {
     private struct Slot {
         let batch: Unmanaged<DeliveryBatch>
         let index: Int
+        let topic: String
     }
 
     private let state: Mutex<State>
-    private let topics: [String]
     private let slots: UnsafeMutablePointer<Slot>
+    /// How many slots ``opaque(forRecord:topic:)`` initialised (the first ones, in order).
+    private var initializedSlots = 0
 
-    /// A batch of `topics.count` records, the topic of each in order.
-    init(topics: [String]) {
-        self.topics = topics
-        state = Mutex(State(results: Array(repeating: nil, count: topics.count), remaining: topics.count))
-        slots = .allocate(capacity: topics.count)
-        let batch = Unmanaged.passUnretained(self)
-        for index in topics.indices { (slots + index).initialize(to: Slot(batch: batch, index: index)) }
+    /// A batch of `count` records.
+    init(count: Int) {
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+        slots = .allocate(capacity: count)
     }
 
     deinit {
-        slots.deinitialize(count: topics.count)
+        slots.deinitialize(count: initializedSlots)
         slots.deallocate()
     }
 
-    /// The opaque to produce record `index` with: it retains the batch until its report (or ``release(_:)``).
-    func opaque(forRecord index: Int) -> UnsafeMutableRawPointer {
+    /// The opaque to produce record `index` (the next one) with: it retains the batch until its report (or
+    /// ``release(_:)``).
+    func opaque(forRecord index: Int, topic: String) -> UnsafeMutableRawPointer {
+        if index == initializedSlots {
+            (slots + index).initialize(to: Slot(batch: .passUnretained(self), index: index, topic: topic))
+            initializedSlots += 1
+        }
         _ = Unmanaged.passRetained(self)
         return UnsafeMutableRawPointer(slots + index)
     }
@@ -293,7 +311,7 @@ final class DeliveryBatch: @unchecked Sendable {
         let batch = slot.batch.takeRetainedValue()
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let partition = KafkaTopicPartition(topic: batch.topics[slot.index], partition: message.pointee.partition)
+            let partition = KafkaTopicPartition(topic: slot.topic, partition: message.pointee.partition)
             batch.complete(
                 slot.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
         } else {

@@ -45,21 +45,31 @@ struct OutboxRows {
     /// here, so PostgreSQL stores slices of the arrays as sent instead of unnesting, sorting and aggregating every
     /// record again (which cost it about seven times as much).
     ///
+    /// The records are left grouped by shard, in queue order within each shard: they are moved into that order
+    /// (swapped, not copied), so each row's records are a slice of one array, which is what the cache keeps.
+    ///
     /// - Parameter cache: where to remember each row's records for this process's relays (nil: nowhere).
-    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
+    mutating func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !records.isEmpty else { return }
-        let dossiers = Array(Set(records.map(\.dossier)))
-        let shards = try session.query(
+        // Each dossier once, and each record's dossier by position, so that every code is hashed once.
+        var dossiers: [String] = []
+        var dossierOfRecord: [Int] = []
+        dossierOfRecord.reserveCapacity(records.count)
+        var positions: [String: Int] = [:]
+        for record in records {
+            let position = positions[record.dossier, default: dossiers.count]
+            if position == dossiers.count { positions[record.dossier] = position; dossiers.append(record.dossier) }
+            dossierOfRecord.append(position)
+        }
+        let shardOfDossier = try session.query(
             "SELECT outbox_shard(d)::int4 FROM unnest(\(dossiers)::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n",
             prepared: true
         ).map { try $0.decode(Int32.self, at: 0) }
-        let shardOf = Dictionary(uniqueKeysWithValues: zip(dossiers, shards))
         var byShard: [Int32: [Int]] = [:]
         for index in records.indices {
-            byShard[shardOf[records[index].dossier]!, default: []].append(index)
+            byShard[shardOfDossier[dossierOfRecord[index]], default: []].append(index)
         }
-        // Each shard's records, in the order they were queued, one shard after the other; a row is a slice. The
-        // columns are gathered through the indices (copying whole records would retain and release every field).
+        // Each shard's records, in the order they were queued, one shard after the other; a row is a slice.
         var order: [Int] = []
         order.reserveCapacity(records.count)
         var rows: (shards: [Int32], first: [Int32], last: [Int32]) = ([], [], [])
@@ -69,10 +79,11 @@ struct OutboxRows {
             order += byShard[shard]!
             rows.last.append(Int32(order.count))
         }
-        let headers = order.map { index -> PostgresJSONB in
-            guard !records[index].headers.isEmpty else { return Self.noHeaders }
+        records.rearrange(takingFrom: order)
+        let headers = records.map { record -> PostgresJSONB in
+            guard !record.headers.isEmpty else { return Self.noHeaders }
             var json = JSONWriter(capacity: 16)
-            for (name, value) in records[index].headerPairs { json.field(named: name, value) }
+            for (name, value) in record.headerPairs { json.field(named: name, value) }
             return PostgresJSONB(utf8: json.finish())
         }
         let inserted = try session.query(
@@ -81,11 +92,10 @@ struct OutboxRows {
                                       correlation_ids, headers)
             SELECT s::int2, l - f + 1, t[f:l], k[f:l], i[f:l], y[f:l], p[f:l], d[f:l], c[f:l], h[f:l]
             FROM unnest(\(rows.shards)::int4[], \(rows.first)::int4[], \(rows.last)::int4[]) AS r(s, f, l)
-            CROSS JOIN (SELECT \(order.map { records[$0].topic })::text[], \(order.map { records[$0].key })::text[],
-                               \(order.map { records[$0].eventID })::text[], \(order.map { records[$0].type })::text[],
-                               \(order.map { PostgresBytes(records[$0].payload) })::bytea[],
-                               \(order.map { records[$0].dossier })::text[],
-                               \(order.map { records[$0].correlationID })::text[], \(headers)::jsonb[])
+            CROSS JOIN (SELECT \(records.map(\.topic))::text[], \(records.map(\.key))::text[],
+                               \(records.map(\.eventID))::text[], \(records.map(\.type))::text[],
+                               \(records.map { PostgresBytes($0.payload) })::bytea[], \(records.map(\.dossier))::text[],
+                               \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
                  AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
             RETURNING id, shard::int4
@@ -94,8 +104,7 @@ struct OutboxRows {
             for row in inserted {
                 let (id, shard) = try row.decode((Int64, Int32).self)
                 guard let slot = rows.shards.firstIndex(of: shard) else { continue }
-                let slice = order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]
-                cache.remember(id: id, shard: shard, records: slice.map { records[$0] })
+                cache.remember(id: id, shard: shard, records: records[Int(rows.first[slot] - 1)..<Int(rows.last[slot])])
             }
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
@@ -103,6 +112,26 @@ struct OutboxRows {
 
     /// The headers of a record without extra ones.
     private static let noHeaders = PostgresJSONB(utf8: Array("{}".utf8))
+}
+
+extension Array {
+    /// Rearranges the elements so that position `i` holds the element that was at `order[i]`, by swaps (moves,
+    /// without copying an element).
+    /// - Precondition: `order` is a permutation of the indices.
+    mutating func rearrange(takingFrom order: [Int]) {
+        precondition(order.count == count, "not a permutation of the indices")
+        var placed = [Bool](repeating: false, count: count)
+        for start in indices where !placed[start] {
+            // Follow the cycle through `start`: its original element moves along it, one swap per position.
+            var position = start
+            while order[position] != start {
+                swapAt(position, order[position])
+                placed[position] = true
+                position = order[position]
+            }
+            placed[position] = true
+        }
+    }
 }
 
 /// Inbox rows gathered for one multi-row insert, and outcomes of held events decided later.

@@ -28,7 +28,7 @@ extension OutboxRecord {
     var publishedMessage: KafkaProducerMessage {
         Self.publishedMessage(
             topic: topic, key: key, eventID: eventID, type: type, payload: payload, correlationID: correlationID,
-            extraHeaders: Dictionary(headerPairs, uniquingKeysWith: { $1 }))
+            extraHeaders: headers.isEmpty ? [:] : Dictionary(headerPairs, uniquingKeysWith: { $1 }))
     }
 
     /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,

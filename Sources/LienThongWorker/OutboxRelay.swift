@@ -57,15 +57,36 @@ public final class OutboxRelay: Sendable {
         try await publishPending(markingPublished: true)
     }
 
-    /// A round's pending records in publication order, with the outbox row each is packed in (columns, so the
-    /// messages go to the producer without copying records).
+    /// A round's pending records in publication order: the outbox row each is packed in, and the rows' records as
+    /// found (remembered or read back), from which each message is built only when the producer takes it.
     private struct PendingRecords {
         var rows: [Int64] = []
         var shards: [Int32] = []
         var createdAt: [Date] = []
-        var messages: [KafkaProducerMessage] = []
+        /// Each row's records, in row order, and the round index of each row's first record.
+        var rowRecords: [RowRecords] = []
+        var rowStarts: [Int] = []
 
-        var isEmpty: Bool { messages.isEmpty }
+        var isEmpty: Bool { rows.isEmpty }
+
+        mutating func append(_ records: RowRecords, row: (id: Int64, shard: Int32, createdAt: Date)) {
+            rowStarts.append(rows.count)
+            rowRecords.append(records)
+            rows.append(contentsOf: repeatElement(row.id, count: records.count))
+            shards.append(contentsOf: repeatElement(row.shard, count: records.count))
+            createdAt.append(contentsOf: repeatElement(row.createdAt, count: records.count))
+        }
+
+        /// The message of the round's record `index`.
+        func message(at index: Int) -> KafkaProducerMessage {
+            // The last row starting at or before `index` (rows are few: a binary search of their starts).
+            var (low, high) = (0, rowStarts.count)
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                if rowStarts[middle] <= index { low = middle } else { high = middle }
+            }
+            return rowRecords[low].message(at: index - rowStarts[low])
+        }
     }
 
     /// - Parameter markingPublished: false simulates a crash between the broker's confirmation and the mark.
@@ -117,7 +138,7 @@ public final class OutboxRelay: Sendable {
             try await connection.run { try $0.runScript("COMMIT") }
             return 0
         }
-        let results = await producer.send(records.messages)
+        let results = await producer.send(count: records.rows.count, records.message(at:))
         // Only rows whose records were all confirmed are marked, and none after an unmarked row of the same shard:
         // those go out again behind it next round (same event ids), so a dossier's records are never seen out of
         // order.
@@ -173,9 +194,8 @@ public final class OutboxRelay: Sendable {
         return markable
     }
 
-    /// Appends the messages of the pending `outbox_batch` rows (in id order) to the round, row after row, each
-    /// built straight into the round's list: from memory when this process wrote the row, else read back with its
-    /// arrays whole (unpacked here, in order, rather than row by row in SQL).
+    /// Appends the records of the pending `outbox_batch` rows (in id order) to the round, row after row: from
+    /// memory when this process wrote the row, else read back with its arrays whole.
     private func append(
         _ rows: [(id: Int64, shard: Int32, createdAt: Date)], to round: inout PendingRecords,
         in session: PostgresSession
@@ -192,57 +212,18 @@ public final class OutboxRelay: Sendable {
                 """, prepared: true
             ).makeIterator()
         for row in rows {
-            let start = round.messages.count
             if let records = remembered[row.id] {
-                round.messages.append(contentsOf: records.lazy.map(\.publishedMessage))
+                round.append(.remembered(records), row: row)
             } else {
                 // Both in id order: the next row read back is this one, unless it is gone, which cannot be (the
                 // shard lock keeps other relays off it).
                 guard let storedRow = stored?.next(), try storedRow.decode(Int64.self, at: 0) == row.id else {
                     throw OutboxRelayError.missingRow(row.id)
                 }
-                try Self.appendStoredMessages(of: storedRow, id: row.id, to: &round.messages)
+                round.append(.stored(try StoredOutboxRow(storedRow, id: row.id)), row: row)
             }
-            let count = round.messages.count - start
-            round.rows.append(contentsOf: repeatElement(row.id, count: count))
-            round.shards.append(contentsOf: repeatElement(row.shard, count: count))
-            round.createdAt.append(contentsOf: repeatElement(row.createdAt, count: count))
         }
         metrics.recordOutboxRowsRead(fromMemory: remembered.count, fromTable: missing.count)
-    }
-
-    /// Appends the messages of the `outbox_batch` row `id` read from the table (its id already checked), in
-    /// publication order.
-    private static func appendStoredMessages(
-        of row: PostgresRow, id: Int64, to messages: inout [KafkaProducerMessage]
-    ) throws {
-        let topics = try row.decode([String].self, at: 1)
-        let keys = try row.decode([String].self, at: 2)
-        let eventIDs = try row.decode([String].self, at: 3)
-        let eventTypes = try row.decode([String].self, at: 4)
-        let payloads = try row.decode([PostgresBytes].self, at: 5)
-        let correlationIDs = try row.decode([String?].self, at: 6)
-        let extraHeaders = try row.decode([PostgresJSONB].self, at: 7)
-        let count = topics.count
-        let counts = [
-            keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count, extraHeaders.count,
-        ]
-        guard counts.allSatisfy({ $0 == count }) else { throw OutboxRelayError.malformedRow(id) }
-        messages.append(
-            contentsOf: (0..<count).lazy.map { index in
-                OutboxRecord.publishedMessage(
-                    topic: topics[index], key: keys[index], eventID: eventIDs[index], type: eventTypes[index],
-                    payload: payloads[index].bytes, correlationID: correlationIDs[index],
-                    extraHeaders: Self.extraHeaders(extraHeaders[index]))
-            })
-    }
-
-    /// The stored extra headers (a JSON object of strings).
-    private static func extraHeaders(_ json: PostgresJSONB) -> [String: String] {
-        guard json.utf8.count > 2,
-            let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-        else { return [:] }
-        return object
     }
 
     /// Publishes until cancelled: drains the outbox, then sleeps until a `lienthong_outbox` notification or
@@ -313,6 +294,71 @@ public final class OutboxRelay: Sendable {
             // PostgreSQL or the broker is unavailable: the fallback timer tries again.
             logger.warning("outbox relay failed", metadata: ["outbox.error": "\(error)"])
         }
+    }
+}
+
+/// One outbox row's records as a relay found them.
+private enum RowRecords {
+    /// Remembered by this process when its worker wrote the row.
+    case remembered(ArraySlice<OutboxRecord>)
+    /// Read back from the table.
+    case stored(StoredOutboxRow)
+
+    var count: Int {
+        switch self {
+        case .remembered(let records): records.count
+        case .stored(let row): row.topics.count
+        }
+    }
+
+    /// The message of the row's record `index`.
+    func message(at index: Int) -> KafkaProducerMessage {
+        switch self {
+        case .remembered(let records): records[records.startIndex + index].publishedMessage
+        case .stored(let row): row.message(at: index)
+        }
+    }
+}
+
+/// The columns of an `outbox_batch` row read back, one array element per record in publication order.
+private struct StoredOutboxRow {
+    let topics: [String]
+    let keys: [String]
+    let eventIDs: [String]
+    let eventTypes: [String]
+    let payloads: [PostgresBytes]
+    let correlationIDs: [String?]
+    let extraHeaders: [PostgresJSONB]
+
+    /// Decodes the row `id` (its id already checked).
+    /// - Throws: ``OutboxRelayError/malformedRow(_:)`` when its arrays differ in length.
+    init(_ row: PostgresRow, id: Int64) throws {
+        topics = try row.decode([String].self, at: 1)
+        keys = try row.decode([String].self, at: 2)
+        eventIDs = try row.decode([String].self, at: 3)
+        eventTypes = try row.decode([String].self, at: 4)
+        payloads = try row.decode([PostgresBytes].self, at: 5)
+        correlationIDs = try row.decode([String?].self, at: 6)
+        extraHeaders = try row.decode([PostgresJSONB].self, at: 7)
+        let counts = [
+            keys.count, eventIDs.count, eventTypes.count, payloads.count, correlationIDs.count, extraHeaders.count,
+        ]
+        guard counts.allSatisfy({ $0 == topics.count }) else { throw OutboxRelayError.malformedRow(id) }
+    }
+
+    func message(at index: Int) -> KafkaProducerMessage {
+        OutboxRecord.publishedMessage(
+            topic: topics[index], key: keys[index], eventID: eventIDs[index], type: eventTypes[index],
+            payload: payloads[index].bytes, correlationID: correlationIDs[index],
+            extraHeaders: Self.extraHeaders(extraHeaders[index]))
+    }
+
+    /// The stored extra headers (a JSON object of strings).
+    private static func extraHeaders(_ json: PostgresJSONB) -> [String: String] {
+        guard json.utf8.count > 2,
+            let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
+        else { return [:] }
+        return object
     }
 }
 

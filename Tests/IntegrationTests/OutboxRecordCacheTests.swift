@@ -5,12 +5,12 @@ import Testing
 
 @Suite("Outbox record cache")
 struct OutboxRecordCacheTests {
-    private func records(_ count: Int, row: Int64) -> [OutboxRecord] {
+    private func records(_ count: Int, row: Int64) -> ArraySlice<OutboxRecord> {
         (0..<count).map {
             OutboxRecord(
                 topic: "dossier.status", key: "r\(row)-\($0)", eventID: "e\(row)-\($0)", type: "t", payload: [],
                 dossier: "d")
-        }
+        }[...]
     }
 
     @Test func aRowIsTakenOnce() {
