@@ -142,7 +142,7 @@ var package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "LienThongKafka", "LienThongPostgres", "LienThongTestSupport", "LienThongWorker", "LienThongDomain",
-                "LienThongHTTP", "LienThongSimulation", .product(name: "Logging", package: "swift-log"),
+                "LienThongHTTP", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"), "LienThongSettings",

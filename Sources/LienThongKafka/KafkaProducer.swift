@@ -261,7 +261,9 @@ final class DeliveryBatch: @unchecked Sendable {
     // produced, and read afterwards by that record's delivery report (librdkafka's queues order the two) and by
     // `deinit` (after the last report released the batch); `state` is behind its mutex.
     private struct State {
-        var results: [Result<KafkaDeliveryReport, KafkaError>?]
+        /// Each record's result; ``unreported`` until its report comes (the reports fill every one before the
+        /// results are handed out). Not optional: the array is handed out as it is, without a copy of each result.
+        var results: [Result<KafkaDeliveryReport, KafkaError>]
         var remaining: Int
         var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
     }
@@ -279,7 +281,7 @@ final class DeliveryBatch: @unchecked Sendable {
 
     /// A batch of `count` records.
     init(count: Int) {
-        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
+        state = Mutex(State(results: Array(repeating: .failure(Self.unreported), count: count), remaining: count))
         slots = .allocate(capacity: count)
     }
 
@@ -287,6 +289,9 @@ final class DeliveryBatch: @unchecked Sendable {
         slots.deinitialize(count: initializedSlots)
         slots.deallocate()
     }
+
+    /// The placeholder of a result whose report has not come yet (never handed out).
+    private static let unreported = KafkaError(code: .delivery, reason: "no delivery report yet")
 
     /// The opaque to produce record `index` (the next one) with: it retains the batch until its report (or
     /// ``release(_:)``).
@@ -329,7 +334,7 @@ final class DeliveryBatch: @unchecked Sendable {
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
             state.continuation = nil
-            return (continuation, state.results.map { $0! })
+            return (continuation, state.results)
         }
         if let (continuation, results) = finished { continuation.resume(returning: results) }
     }
@@ -337,7 +342,7 @@ final class DeliveryBatch: @unchecked Sendable {
     func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
         await withCheckedContinuation { continuation in
             let results = state.withLock { state -> [Result<KafkaDeliveryReport, KafkaError>]? in
-                guard state.remaining > 0 else { return state.results.map { $0! } }
+                guard state.remaining > 0 else { return state.results }
                 state.continuation = continuation
                 return nil
             }

@@ -45,20 +45,24 @@ struct OutboxRows {
     /// here, so PostgreSQL stores slices of the arrays as sent instead of unnesting, sorting and aggregating every
     /// record again (which cost it about seven times as much).
     ///
-    /// The records are left grouped by shard, in queue order within each shard: they are moved into that order
-    /// (swapped, not copied), so each row's records are a slice of one array, which is what the cache keeps.
+    /// The cache keeps each row as positions in the transaction's one array of records, which no row copies.
     ///
     /// - Parameter cache: where to remember each row's records for this process's relays (nil: nowhere).
-    mutating func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
+    func insert(in session: PostgresSession, remembering cache: OutboxRecordCache? = nil) throws {
         guard !records.isEmpty else { return }
         // Each dossier once, and each record's dossier by position, so that every code is hashed once.
         var dossiers: [String] = []
         var dossierOfRecord: [Int] = []
         dossierOfRecord.reserveCapacity(records.count)
         var positions: [String: Int] = [:]
-        for record in records {
-            let position = positions[record.dossier, default: dossiers.count]
-            if position == dossiers.count { positions[record.dossier] = position; dossiers.append(record.dossier) }
+        positions.reserveCapacity(records.count)
+        for index in records.indices {
+            let dossier = records[index].dossier  // the field alone: a whole record would be copied, every field
+            let position = positions[dossier, default: dossiers.count]
+            if position == dossiers.count {
+                positions[dossier] = position
+                dossiers.append(dossier)
+            }
             dossierOfRecord.append(position)
         }
         let shardOfDossier = try session.query(
@@ -79,23 +83,16 @@ struct OutboxRows {
             order += byShard[shard]!
             rows.last.append(Int32(order.count))
         }
-        records.rearrange(takingFrom: order)
-        let headers = records.map { record -> PostgresJSONB in
-            guard !record.headers.isEmpty else { return Self.noHeaders }
-            var json = JSONWriter(capacity: 16)
-            for (name, value) in record.headerPairs { json.field(named: name, value) }
-            return PostgresJSONB(utf8: json.finish())
-        }
+        let columns = OutboxColumns(records, order: order)
         let inserted = try session.query(
             """
             INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                       correlation_ids, headers)
             SELECT s::int2, l - f + 1, t[f:l], k[f:l], i[f:l], y[f:l], p[f:l], d[f:l], c[f:l], h[f:l]
             FROM unnest(\(rows.shards)::int4[], \(rows.first)::int4[], \(rows.last)::int4[]) AS r(s, f, l)
-            CROSS JOIN (SELECT \(records.map(\.topic))::text[], \(records.map(\.key))::text[],
-                               \(records.map(\.eventID))::text[], \(records.map(\.type))::text[],
-                               \(records.map { PostgresBytes($0.payload) })::bytea[], \(records.map(\.dossier))::text[],
-                               \(records.map(\.correlationID))::text[], \(headers)::jsonb[])
+            CROSS JOIN (SELECT \(columns.topics)::text[], \(columns.keys)::text[], \(columns.eventIDs)::text[],
+                               \(columns.types)::text[], \(columns.payloads)::bytea[], \(columns.dossiers)::text[],
+                               \(columns.correlationIDs)::text[], \(columns.headers)::jsonb[])
                  AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
             RETURNING id, shard::int4
@@ -104,34 +101,60 @@ struct OutboxRows {
             for row in inserted {
                 let (id, shard) = try row.decode((Int64, Int32).self)
                 guard let slot = rows.shards.firstIndex(of: shard) else { continue }
-                cache.remember(id: id, shard: shard, records: records[Int(rows.first[slot] - 1)..<Int(rows.last[slot])])
+                cache.remember(
+                    id: id, shard: shard,
+                    records: OutboxRowRecords(
+                        records, positions: order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]))
             }
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
     }
 
-    /// The headers of a record without extra ones.
-    private static let noHeaders = PostgresJSONB(utf8: Array("{}".utf8))
 }
 
-extension Array {
-    /// Rearranges the elements so that position `i` holds the element that was at `order[i]`, by swaps (moves,
-    /// without copying an element).
-    /// - Precondition: `order` is a permutation of the indices.
-    mutating func rearrange(takingFrom order: [Int]) {
-        precondition(order.count == count, "not a permutation of the indices")
-        var placed = [Bool](repeating: false, count: count)
-        for start in indices where !placed[start] {
-            // Follow the cycle through `start`: its original element moves along it, one swap per position.
-            var position = start
-            while order[position] != start {
-                swapAt(position, order[position])
-                placed[position] = true
-                position = order[position]
-            }
-            placed[position] = true
+/// The outbox records as the insert's array parameters, one per column.
+private struct OutboxColumns {
+    var topics: [String] = []
+    var keys: [String] = []
+    var eventIDs: [String] = []
+    var types: [String] = []
+    var payloads: [PostgresBytes] = []
+    var dossiers: [String] = []
+    var correlationIDs: [String?] = []
+    var headers: [PostgresJSONB] = []
+
+    /// Gathers the columns of `records` taken in `order`, in one pass, field by field (mapping the records, once
+    /// per column, copied every record whole each time, retaining and releasing all of its fields).
+    init(_ records: [OutboxRecord], order: [Int]) {
+        topics.reserveCapacity(order.count)
+        keys.reserveCapacity(order.count)
+        eventIDs.reserveCapacity(order.count)
+        types.reserveCapacity(order.count)
+        payloads.reserveCapacity(order.count)
+        dossiers.reserveCapacity(order.count)
+        correlationIDs.reserveCapacity(order.count)
+        headers.reserveCapacity(order.count)
+        for index in order {
+            topics.append(records[index].topic)
+            keys.append(records[index].key)
+            eventIDs.append(records[index].eventID)
+            types.append(records[index].type)
+            payloads.append(PostgresBytes(records[index].payload))
+            dossiers.append(records[index].dossier)
+            correlationIDs.append(records[index].correlationID)
+            headers.append(records[index].headers.isEmpty ? Self.noHeaders : Self.headers(records[index].headerPairs))
         }
     }
+
+    /// A record's extra headers as a JSON object.
+    private static func headers(_ pairs: [(name: String, value: String)]) -> PostgresJSONB {
+        var json = JSONWriter(capacity: 16)
+        for (name, value) in pairs { json.field(named: name, value) }
+        return PostgresJSONB(utf8: json.finish())
+    }
+
+    /// The headers of a record without extra ones.
+    private static let noHeaders = PostgresJSONB(utf8: Array("{}".utf8))
 }
 
 /// Inbox rows gathered for one multi-row insert, and outcomes of held events decided later.

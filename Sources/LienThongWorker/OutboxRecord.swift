@@ -24,11 +24,9 @@ extension OutboxRecord {
         stride(from: 0, to: headers.count - 1, by: 2).map { (headers[$0], headers[$0 + 1]) }
     }
 
-    /// The message a relay publishes for this record.
-    var publishedMessage: KafkaProducerMessage {
-        Self.publishedMessage(
-            topic: topic, key: key, eventID: eventID, type: type, payload: payload, correlationID: correlationID,
-            extraHeaders: headers.isEmpty ? [:] : Dictionary(headerPairs, uniquingKeysWith: { $1 }))
+    /// The extra headers by name (the last value of a repeated name).
+    var extraHeaders: [String: String] {
+        headers.isEmpty ? [:] : Dictionary(headerPairs, uniquingKeysWith: { $1 })
     }
 
     /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
@@ -53,6 +51,36 @@ extension OutboxRecord {
 
     /// Every record's `ce_source` header (made once, not per record).
     private static let sourceHeader = KafkaHeader(name: "ce_source", string: "/lienthong")
+}
+
+/// The records of one `outbox_batch` row, as positions in its transaction's records (shared, never copied).
+struct OutboxRowRecords {
+    private let records: [OutboxRecord]
+    private let positions: ArraySlice<Int>
+
+    /// The records at `positions` of `records`, in that order.
+    init(_ records: [OutboxRecord], positions: ArraySlice<Int>) {
+        self.records = records
+        self.positions = positions
+    }
+
+    /// All of `records`, in order.
+    init(_ records: [OutboxRecord]) {
+        self.init(records, positions: Array(records.indices)[...])
+    }
+
+    var count: Int { positions.count }
+
+    /// The message a relay publishes for the row's record `index`: headers `ce_id`, `ce_type`, `ce_source`,
+    /// `correlation_id` when there is one, then the extra headers sorted by name. Read field by field (a record
+    /// taken whole is copied, every field retained and released).
+    func message(at index: Int) -> KafkaProducerMessage {
+        let position = positions[positions.startIndex + index]
+        return OutboxRecord.publishedMessage(
+            topic: records[position].topic, key: records[position].key, eventID: records[position].eventID,
+            type: records[position].type, payload: records[position].payload,
+            correlationID: records[position].correlationID, extraHeaders: records[position].extraHeaders)
+    }
 }
 
 /// Builds the outbound records (`Schemas/*.schema.json`): status events, SLA warnings, work items, portal sync

@@ -16,7 +16,7 @@ import Synchronization
 /// shard below the first one is no longer pending.
 public final class OutboxRecordCache: Sendable {
     private struct State {
-        var records: [Int64: ArraySlice<OutboxRecord>] = [:]
+        var records: [Int64: OutboxRowRecords] = [:]
         /// The ids held, by shard, in the order remembered.
         var idsByShard: [Int32: [Int64]] = [:]
         var recordCount = 0
@@ -34,9 +34,9 @@ public final class OutboxRecordCache: Sendable {
     /// Remembers the records of the `outbox_batch` row `id` of `shard`, in publication order (their messages are
     /// built by the relay that takes them, not in the writer's transaction), unless the cache is full.
     ///
-    /// The slice is kept as given, not copied: it keeps the whole array it is cut from (the transaction's records)
-    /// until the last row cut from it is taken.
-    func remember(id: Int64, shard: Int32, records: ArraySlice<OutboxRecord>) {
+    /// The records are kept as given, not copied: a row keeps its transaction's whole array of records until the
+    /// last row of that transaction is taken.
+    func remember(id: Int64, shard: Int32, records: OutboxRowRecords) {
         state.withLock { state in
             guard state.recordCount + records.count <= capacity else { return }
             state.records[id] = records
@@ -48,11 +48,11 @@ public final class OutboxRecordCache: Sendable {
     /// Removes and returns the remembered records of those of `rows` that are here, and forgets the rows of each
     /// of their shards below the shard's first row in `rows` (no longer pending).
     /// - Parameter rows: a relay round's pending rows, in id order, with their shards.
-    func take(_ rows: [(id: Int64, shard: Int32)]) -> [Int64: ArraySlice<OutboxRecord>] {
+    func take(_ rows: [(id: Int64, shard: Int32)]) -> [Int64: OutboxRowRecords] {
         var firstPending: [Int32: Int64] = [:]
         for row in rows where firstPending[row.shard] == nil { firstPending[row.shard] = row.id }
         return state.withLock { state in
-            var found: [Int64: ArraySlice<OutboxRecord>] = [:]
+            var found: [Int64: OutboxRowRecords] = [:]
             for row in rows {
                 if let records = state.records.removeValue(forKey: row.id) {
                     state.recordCount -= records.count

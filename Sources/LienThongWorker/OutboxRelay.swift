@@ -143,7 +143,10 @@ public final class OutboxRelay: Sendable {
         // those go out again behind it next round (same event ids), so a dossier's records are never seen out of
         // order.
         let markable = Self.markableInOrder(
-            rows: records.rows, shards: records.shards, confirmed: results.map { (try? $0.get()) != nil })
+            rows: records.rows, shards: records.shards,
+            confirmed: results.map { result in
+                if case .success = result { true } else { false }
+            })
         let delivered = records.rows.indices.filter { markable.contains(records.rows[$0]) }
         if delivered.count < records.rows.count {
             logger.warning(
@@ -300,7 +303,7 @@ public final class OutboxRelay: Sendable {
 /// One outbox row's records as a relay found them.
 private enum RowRecords {
     /// Remembered by this process when its worker wrote the row.
-    case remembered(ArraySlice<OutboxRecord>)
+    case remembered(OutboxRowRecords)
     /// Read back from the table.
     case stored(StoredOutboxRow)
 
@@ -314,7 +317,7 @@ private enum RowRecords {
     /// The message of the row's record `index`.
     func message(at index: Int) -> KafkaProducerMessage {
         switch self {
-        case .remembered(let records): records[records.startIndex + index].publishedMessage
+        case .remembered(let records): records.message(at: index)
         case .stored(let row): row.message(at: index)
         }
     }

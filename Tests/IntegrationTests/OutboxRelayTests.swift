@@ -85,10 +85,7 @@ struct OutboxRelayTests {
                     correlationID: index % 2 == 0 ? "corr-\(index)" : nil,
                     headers: index % 3 == 0 ? ["reason", "refused \(index)", "error_class", "refused"] : []))
         }
-        try await connection.withTransaction { [rows] in
-            var rows = rows
-            try rows.insert(in: $0, remembering: cache)
-        }
+        try await connection.withTransaction { [rows] in try rows.insert(in: $0, remembering: cache) }
     }
 
     @Test func rowsRememberedInMemoryArePublishedExactlyAsRowsReadFromTheTable() async throws {
