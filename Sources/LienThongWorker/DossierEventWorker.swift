@@ -88,8 +88,7 @@ public final class DossierEventWorker: Sendable {
         var lanes = Array(repeating: [Task<Void, Never>](), count: connections.count)
         for await batch in consumer.batches {
             inFlight.begin()
-            let shares = Dictionary(grouping: decode(batch)) { Int($0.message.partition) % connections.count }
-            for (lane, share) in shares.sorted(by: { $0.key < $1.key }) {
+            for (lane, share) in decode(batch).enumerated() where !share.messages.isEmpty {
                 while lanes[lane].count >= Self.queuedSharesPerLane {
                     await lanes[lane].removeFirst().value
                 }
@@ -120,11 +119,16 @@ public final class DossierEventWorker: Sendable {
         _ = await consumer.close(timeout: timeout)
     }
 
-    /// Decodes and validates the records this worker owns; a record that fails is already a dead letter.
-    private func decode(_ batch: [KafkaMessage]) -> [(message: KafkaMessage, item: BatchItem)] {
-        batch.filter { consumer.owns($0) }.map { message in
-            (message, decodedItem(message))
+    /// Decodes and validates the records this worker owns, split into the lanes' shares (by partition); a record
+    /// that fails is already a dead letter.
+    private func decode(_ batch: [KafkaMessage]) -> [LaneShare] {
+        var shares = Array(repeating: LaneShare(), count: connections.count)
+        for message in batch where consumer.owns(message) {
+            let lane = Int(message.partition) % connections.count
+            shares[lane].items.append(decodedItem(message))
+            shares[lane].messages.append(message)
         }
+        return shares
     }
 
     private func decodedItem(_ message: KafkaMessage) -> BatchItem {
@@ -145,25 +149,30 @@ public final class DossierEventWorker: Sendable {
     /// Writes one lane's share of a batch, then stores and commits its offsets. Records of partitions revoked since
     /// they were decoded are left to their new owner, and so are records behind a share this lane abandoned: a
     /// stored position must never pass a record that was not written.
-    private func writeLane(_ share: [(message: KafkaMessage, item: BatchItem)], lane: Int) async {
-        let current = share.filter { consumer.owns($0.message) && !abandoned.contains($0.message) }
-        guard !current.isEmpty else { return }
-        let messages = current.map(\.message)
-        let items = current.map(\.item)
+    private func writeLane(_ share: LaneShare, lane: Int) async {
+        let kept = share.messages.indices.filter {
+            consumer.owns(share.messages[$0]) && !abandoned.contains(share.messages[$0])
+        }
+        let current = kept.count == share.messages.count ? share : share.subset(kept)
+        guard !current.messages.isEmpty else { return }
+        let (messages, items) = (current.messages, current.items)
         guard let outcomes = await persist(items, from: messages, on: connections[lane]) else {
             abandoned.insert(messages)
             return
         }
         logRefusals(items, outcomes)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for message in messages {
-            if let timestamp = message.timestamp {
+        // By index, field by field: a loop over the messages would copy each one.
+        var nextOffsets: [KafkaTopicPartition: Int64] = [:]
+        for index in messages.indices {
+            if let timestamp = messages[index].timestamp {
                 metrics.recordApplyLatency(milliseconds: now - timestamp.milliseconds)
             }
+            nextOffsets[messages[index].topicPartition] = max(
+                nextOffsets[messages[index].topicPartition] ?? 0, messages[index].nextOffset)
         }
         // Kafka's commit follows PostgreSQL's, for lag tools; PostgreSQL stays authoritative.
-        try? consumer.storeOffsets(
-            messages.reduce(into: [:]) { $0[$1.topicPartition] = max($0[$1.topicPartition] ?? 0, $1.nextOffset) })
+        try? consumer.storeOffsets(nextOffsets)
         try? consumer.commitInBackground()
     }
 
@@ -178,7 +187,7 @@ public final class DossierEventWorker: Sendable {
     private func persist(
         _ items: [BatchItem], from messages: [KafkaMessage], on connection: PostgresConnection
     ) async -> [EventOutcome]? {
-        let partitions = Array(Set(messages.map(\.topicPartition)))
+        let partitions = Array(Set(messages.indices.map { messages[$0].topicPartition }))
         var paused = false
         defer { if paused { try? consumer.resume(partitions) } }
         var attempt = 0
@@ -392,6 +401,17 @@ public final class DossierEventWorker: Sendable {
 private enum BatchItem {
     case event(ConsumedEvent)
     case deadLetter(DeadLetter)
+}
+
+/// One lane's share of a batch: its records, and what each decoded to, in order.
+private struct LaneShare {
+    var messages: [KafkaMessage] = []
+    var items: [BatchItem] = []
+
+    /// The records at `indices`, with their items.
+    func subset(_ indices: [Int]) -> LaneShare {
+        LaneShare(messages: indices.map { messages[$0] }, items: indices.map { items[$0] })
+    }
 }
 
 /// Lets a revocation wait until no batch is being decoded or written (and their offsets stored). Only the
