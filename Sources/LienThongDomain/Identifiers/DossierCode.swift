@@ -29,7 +29,7 @@ public struct DossierCode: Hashable, Sendable, CustomStringConvertible, Comparab
             throw IdentifierError(rule: dashes == 2 ? Self.ruleForMisplacedParts(text) : .dossierCodeFormat, kind: kind)
         }
         do {
-            receivingAgency = try AgencyID(text.prefix(13))
+            receivingAgency = try AgencyID(text[..<agencyEnd])  // by its end's byte index, not by counting characters
         } catch {
             throw IdentifierError(rule: .agencyIDFormat, kind: kind)
         }

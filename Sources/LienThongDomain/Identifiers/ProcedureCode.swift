@@ -20,11 +20,18 @@ public struct ProcedureCode: Hashable, Sendable, CustomStringConvertible {
     public init(_ text: Substring) throws(IdentifierError) {
         let kind = "procedure code"
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: kind) }
-        let national = text.prefix(8)
-        guard national.count == 8, national.dropFirst().first == ".",
-            national.prefix(1).isASCIIDigits, national.dropFirst(2).isASCIIDigits
-        else { throw IdentifierError(rule: .procedureCodeFormat, kind: kind) }
-        let rest = text.dropFirst(8)
+        // `d.dddddd` checked byte by byte: all ASCII, so its 8 bytes are its 8 characters and the rest starts on a
+        // character boundary (counting characters instead cost more than the check).
+        let utf8 = text.utf8
+        guard utf8.count >= 8 else { throw IdentifierError(rule: .procedureCodeFormat, kind: kind) }
+        let nationalEnd = utf8.index(utf8.startIndex, offsetBy: 8)
+        for (position, byte) in utf8[..<nationalEnd].enumerated() {
+            let isValid =
+                position == 1 ? byte == UInt8(ascii: ".") : byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            guard isValid else { throw IdentifierError(rule: .procedureCodeFormat, kind: kind) }
+        }
+        let national = text[..<nationalEnd]
+        let rest = text[nationalEnd...]
         if rest.isEmpty {
             localSuffix = nil
         } else {
