@@ -98,14 +98,13 @@ struct OutboxRows {
             RETURNING id, shard::int4
             """, prepared: true)
         if let cache {
-            for row in inserted {
+            let remembered = try inserted.compactMap { row -> (id: Int64, shard: Int32, records: OutboxRowRecords)? in
                 let (id, shard) = try row.decode((Int64, Int32).self)
-                guard let slot = rows.shards.firstIndex(of: shard) else { continue }
-                cache.remember(
-                    id: id, shard: shard,
-                    records: OutboxRowRecords(
-                        records, positions: order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]))
+                guard let slot = rows.shards.firstIndex(of: shard) else { return nil }
+                let positions = order[Int(rows.first[slot] - 1)..<Int(rows.last[slot])]
+                return (id, shard, OutboxRowRecords(records, positions: positions))
             }
+            cache.remember(remembered)
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
     }

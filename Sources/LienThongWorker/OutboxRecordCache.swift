@@ -33,15 +33,25 @@ public final class OutboxRecordCache: Sendable {
 
     /// Remembers the records of the `outbox_batch` row `id` of `shard`, in publication order (their messages are
     /// built by the relay that takes them, not in the writer's transaction), unless the cache is full.
-    ///
-    /// The records are kept as given, not copied: a row keeps its transaction's whole array of records until the
-    /// last row of that transaction is taken.
     func remember(id: Int64, shard: Int32, records: OutboxRowRecords) {
+        remember([(id, shard, records)])
+    }
+
+    /// Remembers the rows one transaction wrote, all of them or, if they do not all fit, none.
+    ///
+    /// The records are kept as given, not copied: each row refers to its transaction's one array of records,
+    /// which lives until the last of its rows is taken or forgotten. All or none, so that the records held
+    /// (counted against ``capacity``) are those kept alive: a transaction remembered in part would keep its other
+    /// rows' records in memory uncounted.
+    func remember(_ rows: [(id: Int64, shard: Int32, records: OutboxRowRecords)]) {
+        let count = rows.reduce(0) { $0 + $1.records.count }
         state.withLock { state in
-            guard state.recordCount + records.count <= capacity else { return }
-            state.records[id] = records
-            state.idsByShard[shard, default: []].append(id)
-            state.recordCount += records.count
+            guard state.recordCount + count <= capacity else { return }
+            for row in rows {
+                state.records[row.id] = row.records
+                state.idsByShard[row.shard, default: []].append(row.id)
+            }
+            state.recordCount += count
         }
     }
 

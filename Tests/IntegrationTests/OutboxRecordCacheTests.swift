@@ -38,6 +38,16 @@ struct OutboxRecordCacheTests {
         #expect(cache.recordCount == 0, "a row larger than the cache is not kept")
     }
 
+    @Test func aTransactionsRowsAreRememberedAllOrNone() {
+        let cache = OutboxRecordCache(capacity: 10)
+        cache.remember([(1, 0, records(6, row: 1)), (2, 1, records(6, row: 2))])
+        #expect(cache.recordCount == 0, "the second row does not fit: neither is kept")
+        #expect(cache.take([(1, 0)]).isEmpty)
+        cache.remember([(3, 0, records(4, row: 3)), (4, 1, records(5, row: 4))])
+        #expect(cache.recordCount == 9)
+        #expect(cache.take([(3, 0), (4, 1)]).keys.sorted() == [3, 4])
+    }
+
     @Test func rowsBelowTheFirstPendingRowOfTheirShardAreForgotten() {
         let cache = OutboxRecordCache(capacity: 50)
         // Shard 0 holds rows 2 and 4, shard 1 rows 1 and 3; all but row 4 will never be taken (another process
