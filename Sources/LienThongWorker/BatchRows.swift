@@ -108,7 +108,6 @@ struct OutboxRows {
         }
         try session.query("SELECT pg_notify('lienthong_outbox', '')")
     }
-
 }
 
 /// The outbox records as the insert's array parameters, one per column.

@@ -64,11 +64,6 @@ struct OutboxRowRecords {
         self.positions = positions
     }
 
-    /// All of `records`, in order.
-    init(_ records: [OutboxRecord]) {
-        self.init(records, positions: Array(records.indices)[...])
-    }
-
     var count: Int { positions.count }
 
     /// The message a relay publishes for the row's record `index`: headers `ce_id`, `ce_type`, `ce_source`,

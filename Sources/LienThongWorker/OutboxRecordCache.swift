@@ -31,13 +31,8 @@ public final class OutboxRecordCache: Sendable {
         self.capacity = capacity
     }
 
-    /// Remembers the records of the `outbox_batch` row `id` of `shard`, in publication order (their messages are
-    /// built by the relay that takes them, not in the writer's transaction), unless the cache is full.
-    func remember(id: Int64, shard: Int32, records: OutboxRowRecords) {
-        remember([(id, shard, records)])
-    }
-
-    /// Remembers the rows one transaction wrote, all of them or, if they do not all fit, none.
+    /// Remembers the rows one transaction wrote (each row's records in publication order; their messages are built
+    /// by the relay that takes them, not in the writer's transaction): all of them or, if they do not all fit, none.
     ///
     /// The records are kept as given, not copied: each row refers to its transaction's one array of records,
     /// which lives until the last of its rows is taken or forgotten. All or none, so that the records held

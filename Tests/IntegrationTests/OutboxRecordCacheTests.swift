@@ -5,19 +5,20 @@ import Testing
 
 @Suite("Outbox record cache")
 struct OutboxRecordCacheTests {
+    /// A row of `count` records: the whole of its transaction's records.
     private func records(_ count: Int, row: Int64) -> OutboxRowRecords {
-        OutboxRowRecords(
-            (0..<count).map {
-                OutboxRecord(
-                    topic: "dossier.status", key: "r\(row)-\($0)", eventID: "e\(row)-\($0)", type: "t", payload: [],
-                    dossier: "d")
-            })
+        let records = (0..<count).map {
+            OutboxRecord(
+                topic: "dossier.status", key: "r\(row)-\($0)", eventID: "e\(row)-\($0)", type: "t", payload: [],
+                dossier: "d")
+        }
+        return OutboxRowRecords(records, positions: Array(records.indices)[...])
     }
 
     @Test func aRowIsTakenOnce() throws {
         let cache = OutboxRecordCache(capacity: 100)
-        cache.remember(id: 1, shard: 0, records: records(3, row: 1))
-        cache.remember(id: 2, shard: 1, records: records(2, row: 2))
+        cache.remember([(1, 0, records(3, row: 1))])
+        cache.remember([(2, 1, records(2, row: 2))])
         let taken = cache.take([(2, 1), (7, 1)])
         #expect(taken.keys.sorted() == [2])
         let row = try #require(taken[2])
@@ -28,13 +29,13 @@ struct OutboxRecordCacheTests {
 
     @Test func aFullCacheKeepsTheOldestRowsForTheRelayAndSkipsNewOnes() {
         let cache = OutboxRecordCache(capacity: 10)
-        for id in Int64(1)...4 { cache.remember(id: id, shard: 0, records: records(3, row: id)) }
+        for id in Int64(1)...4 { cache.remember([(id, 0, records(3, row: id))]) }
         #expect(cache.recordCount == 9)
         #expect(cache.take([(1, 0), (2, 0), (3, 0)]).count == 3, "the oldest rows, which the relay takes first")
         #expect(cache.take([(4, 0)]).isEmpty, "row 4 came when the cache was full")
-        cache.remember(id: 5, shard: 0, records: records(3, row: 5))
+        cache.remember([(5, 0, records(3, row: 5))])
         #expect(cache.take([(5, 0)]).count == 1, "room again once the relay took rows")
-        cache.remember(id: 6, shard: 0, records: records(11, row: 6))
+        cache.remember([(6, 0, records(11, row: 6))])
         #expect(cache.recordCount == 0, "a row larger than the cache is not kept")
     }
 
@@ -52,7 +53,7 @@ struct OutboxRecordCacheTests {
         let cache = OutboxRecordCache(capacity: 50)
         // Shard 0 holds rows 2 and 4, shard 1 rows 1 and 3; all but row 4 will never be taken (another process
         // published them, or their transactions rolled back).
-        for id in Int64(1)...4 { cache.remember(id: id, shard: Int32(id % 2), records: records(1, row: id)) }
+        for id in Int64(1)...4 { cache.remember([(id, Int32(id % 2), records(1, row: id))]) }
         #expect(cache.take([(4, 0)]).keys.sorted() == [4])
         #expect(cache.recordCount == 2, "row 2 of shard 0 is forgotten; shard 1 was not in the round")
         #expect(cache.listedRowCount == 2)
@@ -65,7 +66,7 @@ struct OutboxRecordCacheTests {
         let cache = OutboxRecordCache(capacity: 50)
         for id in Int64(1)...5000 {
             // Every other row is published elsewhere; the relay here takes the others, in id order.
-            cache.remember(id: id, shard: 3, records: records(1, row: id))
+            cache.remember([(id, 3, records(1, row: id))])
             if id % 2 == 0 { #expect(cache.take([(id, 3)]).count == 1) }
         }
         #expect(cache.recordCount <= 1)
