@@ -57,9 +57,7 @@ public struct DossierBatchWriter: Sendable {
         }
         if !batch.isEmpty {
             let codes = Set(batch.map(\.event.subject.rawValue))
-            application.dossiers = try StoredDossier.load(
-                codes, catalogue: referenceData.router.catalogue, in: session
-            ).mapValues { LoadedDossier(dossier: $0) }
+            application.dossiers = try StoredDossier.load(codes, catalogue: referenceData.router.catalogue, in: session)
             application.held = try HeldRows.load(codes, decoder: decoder, in: session)
             outcomes = batch.map { application.applyOnce($0) }
             application.storeStillHeld()
@@ -79,7 +77,7 @@ public struct DossierBatchWriter: Sendable {
         try application.triage.insert(in: session)
         try application.outbox.insert(in: session, remembering: outboxCache)
         try application.history.insert(in: session)
-        try StoredDossier.save(application.dossiers.values.filter(\.isChanged).map(\.dossier), in: session)
+        try StoredDossier.save(application.dossiers.values.compactMap { $0 }.filter(\.isChanged), in: session)
         try savePositions(
             batch.map { ($0.topic, $0.partition, $0.offset) } + deadLetters.map { ($0.topic, $0.partition, $0.offset) },
             in: session)
@@ -107,19 +105,15 @@ public struct DossierBatchWriter: Sendable {
     }
 }
 
-/// A dossier loaded for the batch, and whether the batch changed it.
-private struct LoadedDossier {
-    var dossier: StoredDossier
-    var isChanged = false
-}
-
 /// The working state of one batch: the dossiers it touches and every row it will write.
 private struct BatchApplication {
     let writer: DossierBatchWriter
     let records: OutboundRecords
     var deadLetters: [DeadLetter]
     var handled: Set<String> = []
-    var dossiers: [String: LoadedDossier] = [:]
+    /// The dossiers the batch touches, by code. An event that changes one moves it out (nil) and back in place:
+    /// neither copied (every field retained, then released) nor its code hashed again.
+    var dossiers: [String: StoredDossier?] = [:]
     var held: [String: [Int64: HeldEvent]] = [:]
     var outbox = OutboxRows()
     var inbox = InboxRows()
@@ -170,8 +164,9 @@ private struct BatchApplication {
     private mutating func apply(_ consumed: ConsumedEvent, wasHeld: Bool) -> EventOutcome {
         let event = consumed.event
         let code = event.subject.rawValue
-        let stored = dossiers[code]?.dossier
-        switch DossierStateMachine.apply(event.dossierEvent, to: stored?.state) {
+        let index = dossiers.index(forKey: code)
+        let storedState = index.flatMap { dossiers.values[$0]?.state }
+        switch DossierStateMachine.apply(event.dossierEvent, to: storedState) {
         case .failure(.duplicate):
             record(consumed, outcome: "duplicate", reason: "duplicate_version", wasHeld: wasHeld)
             return .duplicate
@@ -187,20 +182,20 @@ private struct BatchApplication {
             deadLetter(consumed, errorClass: "invalid_transition", reason: rejection.reason)
             return .rejected(rejection)
         case .success(let outcome):
-            var dossier = stored ?? StoredDossier(state: outcome.state)
+            var profile = index.flatMap { dossiers.values[$0]?.profile }
             if case .opening(let opening) = event.data {
-                dossier.profile = DossierProfile(
+                profile = DossierProfile(
                     procedure: opening.procedure, commune: opening.commune, channel: opening.channel,
                     returnsByPost: opening.returnsByPost)
             }
             var state = outcome.state
             var destinations: [Destination] = []
             var triageCase: (reason: String, candidates: [CommuneCode])?
-            if let profile = dossier.profile, event.dossierEvent.change.isVersioned {
+            if let profile, event.dossierEvent.change.isVersioned {
                 let request = RoutingRequest(
                     dossier: state.code, procedure: profile.procedure, commune: profile.commune,
                     filedOn: state.code.date, returnsByPost: profile.returnsByPost, change: event.dossierEvent.change,
-                    state: stored?.state)
+                    state: storedState)
                 switch router.route(request) {
                 case .rejected(let reason):
                     record(consumed, outcome: "rejected", reason: reason, wasHeld: wasHeld)
@@ -208,14 +203,16 @@ private struct BatchApplication {
                     return .deadLettered(reason: reason)
                 case .triage(let reason, let candidates):
                     triageCase = (reason, candidates)
-                    state = state.routed(to: stored?.state.holder ?? state.code.receivingAgency)
+                    state = state.routed(to: storedState?.holder ?? state.code.receivingAgency)
                     destinations = [.nationalPortal]
                 case .routed(let holder, let routed):
                     state = state.routed(to: holder)
                     destinations = routed
                 }
             }
-            runClock(&dossier, decisions: outcome.decisions, state: state, at: event.time, isNew: stored == nil)
+            var dossier = index.flatMap { dossiers.values[$0].take() } ?? StoredDossier(state: outcome.state)
+            dossier.profile = profile
+            runClock(&dossier, decisions: outcome.decisions, state: state, at: event.time, isNew: storedState == nil)
             appendHistory(&dossier, consumed: consumed, state: state)
             dossier.state = state
             queueRecords(
@@ -236,7 +233,7 @@ private struct BatchApplication {
             record(
                 consumed, outcome: triageCase == nil ? "applied" : "triaged", reason: triageCase?.reason,
                 wasHeld: wasHeld)
-            dossiers[code] = LoadedDossier(dossier: dossier, isChanged: true)
+            if let index { dossiers.values[index] = dossier } else { dossiers[code] = dossier }
             releaseHeld(after: dossier.state.version, of: code)
             return result
         }

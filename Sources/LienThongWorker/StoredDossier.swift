@@ -25,6 +25,11 @@ struct StoredDossier {
     var resolvedAt: Date?
     var onTimeClass: OnTimeClass?
     var triageReason: String?
+    /// The history sequence the table held when the dossier was loaded (0: not in the table yet).
+    private(set) var storedSequence: Int64 = 0
+
+    /// Whether events were applied to it since it was loaded: each one appends a history row.
+    var isChanged: Bool { sequence > storedSequence }
 
     init(state: DossierState) {
         self.state = state
@@ -33,10 +38,11 @@ struct StoredDossier {
     }
 
     /// Loads and locks (`FOR UPDATE`) the dossiers of a batch, in code order so concurrent batches cannot deadlock.
+    /// The values are optional so that the batch can move one out while it changes it (see `Optional.take()`).
     static func load(
         _ codes: Set<String>, catalogue: ProcedureCatalogue, in session: PostgresSession
-    ) throws -> [String: StoredDossier] {
-        var dossiers: [String: StoredDossier] = [:]
+    ) throws -> [String: StoredDossier?] {
+        var dossiers: [String: StoredDossier?] = [:]
         dossiers.reserveCapacity(codes.count)  // grown from empty, rehashing every code on each doubling
         let rows = try session.query(
             """
@@ -56,6 +62,7 @@ struct StoredDossier {
                     step: Int(try row.decode(Int32.self, at: 4)), statusChangedAt: try row.decode(Date.self, at: 5),
                     portalSyncedVersion: try row.decode(Int64.self, at: 6)))
             dossier.sequence = try row.decode(Int64.self, at: 7)
+            dossier.storedSequence = dossier.sequence
             dossier.lastHash = try row.decode(PostgresBytes.self, at: 8).bytes
             if let procedure = try row.decode(String?.self, at: 9), let commune = try row.decode(String?.self, at: 10),
                 let channel = try row.decode(String?.self, at: 11).flatMap(SubmissionChannel.init(rawValue:))
