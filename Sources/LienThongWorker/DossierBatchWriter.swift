@@ -77,7 +77,9 @@ public struct DossierBatchWriter: Sendable {
         try application.triage.insert(in: session)
         try application.outbox.insert(in: session, remembering: outboxCache)
         try application.history.insert(in: session)
-        try StoredDossier.save(application.dossiers.values.compactMap { $0 }.filter(\.isChanged), in: session)
+        // Lazily, so that each changed dossier is copied once, into the array saved.
+        try StoredDossier.save(
+            Array(application.dossiers.values.lazy.compactMap { $0 }.filter(\.isChanged)), in: session)
         try savePositions(
             batch.map { ($0.topic, $0.partition, $0.offset) } + deadLetters.map { ($0.topic, $0.partition, $0.offset) },
             in: session)

@@ -13,11 +13,16 @@ public struct DossierCode: Hashable, Sendable, CustomStringConvertible, Comparab
     /// - Throws: ``IdentifierError``: `.empty`, `.dossierCodeFormat`, `.agencyIDFormat`, `.dossierCodeDate`
     ///   (not a real calendar date), `.dossierCodeSequence` (not 4 digits, or 0000).
     public init(_ text: String) throws(IdentifierError) {
-        try self.init(text[...])
+        try self.init(text[...], whole: text)
     }
 
     /// Parses and validates a slice of a larger text.
     public init(_ text: Substring) throws(IdentifierError) {
+        try self.init(text, whole: nil)
+    }
+
+    /// `whole`, when given, is `text` as a String: kept as ``rawValue`` instead of a copy of the slice.
+    private init(_ text: Substring, whole: String?) throws(IdentifierError) {
         let kind = "dossier code"
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: kind) }
         // Fixed layout `{13-character agency id}-yyMMdd-NNNN`, checked by position.
@@ -63,7 +68,7 @@ public struct DossierCode: Hashable, Sendable, CustomStringConvertible, Comparab
         self.date = date
         guard isSequence, sequence > 0 else { throw IdentifierError(rule: .dossierCodeSequence, kind: kind) }
         self.sequence = sequence
-        rawValue = String(text)
+        rawValue = whole ?? String(text)
     }
 
     /// For a code of three dash-separated parts with the wrong lengths: which part is at fault.

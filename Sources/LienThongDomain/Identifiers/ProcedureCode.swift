@@ -13,11 +13,16 @@ public struct ProcedureCode: Hashable, Sendable, CustomStringConvertible {
     /// Parses and validates a procedure code.
     /// - Throws: ``IdentifierError``: `.empty`, `.procedureCodeFormat`, `.procedureCodeSuffix`.
     public init(_ text: String) throws(IdentifierError) {
-        try self.init(text[...])
+        try self.init(text[...], whole: text)
     }
 
     /// Parses and validates a slice of a larger text.
     public init(_ text: Substring) throws(IdentifierError) {
+        try self.init(text, whole: nil)
+    }
+
+    /// `whole`, when given, is `text` as a String: kept as ``rawValue`` instead of a copy of the slice.
+    private init(_ text: Substring, whole: String?) throws(IdentifierError) {
         let kind = "procedure code"
         guard !text.isEmpty else { throw IdentifierError(rule: .empty, kind: kind) }
         // `d.dddddd` checked byte by byte: all ASCII, so its 8 bytes are its 8 characters and the rest starts on a
@@ -41,7 +46,7 @@ public struct ProcedureCode: Hashable, Sendable, CustomStringConvertible {
             localSuffix = String(rest.dropFirst())
         }
         self.national = String(national)
-        rawValue = String(text)
+        rawValue = whole ?? String(text)
     }
 
     /// The national procedure this code stands for.
