@@ -144,13 +144,28 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
         ? try launch(
             ["relay", "--brokers", cluster.bootstrapServers, "--database-url", database.url, "--http-port", "18090"],
             log: "relay") : nil
+    // However the run ends, no fleet process outlives it: one left behind keeps its HTTP port, and the next run's
+    // worker cannot start.
+    defer {
+        for process in processes + (relayProcess.map { [$0] } ?? []) where process.isRunning { process.terminate() }
+    }
     func count(_ sql: PostgresQuery) async throws -> Int {
         try await connection.query(sql)[0].decode(Int.self, at: 0)
+    }
+    // A process that exited (a worker that could not start: a port in use, a bad setting) fails the run, naming
+    // the logs, instead of leaving the waits below polling for a position that never comes.
+    func ensureFleetRunning() throws {
+        for process in processes + (relayProcess.map { [$0] } ?? []) where !process.isRunning {
+            throw FleetProcessExited(status: process.terminationStatus, logs: logs.path)
+        }
     }
     // Cheap checks only (the stored positions, then the unpublished rows by their partial index): counting the
     // inbox every few milliseconds would compete with the workers for PostgreSQL.
     let positions: PostgresQuery = "SELECT coalesce(sum(next_offset), 0)::int8 FROM consumer_position"
-    while try await count(positions) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+    while try await count(positions) == 0 {
+        try ensureFleetRunning()
+        try await Task.sleep(for: .milliseconds(5))
+    }
     let start = ContinuousClock.now
     let usageAtStart = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
     let deadline = start + .seconds(600)
@@ -160,6 +175,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
         if allApplied != nil, try await count("SELECT records FROM outbox_backlog") == 0 {
             break
         }
+        try ensureFleetRunning()
         try await Task.sleep(for: .milliseconds(50))
     }
     let throughput = rate(events.count, since: start)
@@ -203,6 +219,8 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     benchmark.measurement(eventsPerSecond, throughput)
     // The fleet's CPU: the workers' and, when there is one, the relay process's.
     let cpuMicroseconds = usage.reduce(0) { $0 + $1.cpuMicroseconds } + (relayUsage?.cpuMicroseconds ?? 0)
+    let librdkafkaMicroseconds =
+        usage.reduce(0) { $0 + $1.librdkafkaThreadMicroseconds } + (relayUsage?.librdkafkaThreadMicroseconds ?? 0)
     benchmark.measurement(cpuPerEvent, cpuMicroseconds / events.count)
     if postgresMicroseconds > 0 { benchmark.measurement(postgresCPUPerEvent, postgresMicroseconds / events.count) }
     benchmark.measurement(latencyP50, Int(latencies[latencies.count / 2]))
@@ -211,6 +229,7 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     report(
         """
         \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event\
+         (librdkafka's own threads \(String(format: "%.1f", Double(librdkafkaMicroseconds) / Double(events.count))))\
         \(relayUsage.map { " (relay process \($0.cpuMicroseconds / events.count), \($0.peakResidentKilobytes / 1024) MB)" } ?? ""), \
         PostgreSQL backends \(postgresMicroseconds > 0 ? "\(postgresMicroseconds / events.count) µs/event" : "not on this machine"), \
         latency p50 \(latencies[latencies.count / 2]) ms p99 \(latencies[latencies.count * 99 / 100]) ms, \
@@ -237,20 +256,29 @@ private func revocationCount(port: Int) async -> Int {
         .reduce(0) { $0 + Int($1) }
 }
 
+/// A fleet process that exited during the run.
+private struct FleetProcessExited: Error, CustomStringConvertible {
+    var status: Int32
+    var logs: String
+    var description: String { "a fleet process exited with status \(status) during the run; its log is in \(logs)" }
+}
+
 /// CPU time and peak memory of a running process, from /proc.
 private struct ProcessUsage {
     var cpuMicroseconds = 0
+    /// The part of ``cpuMicroseconds`` spent on librdkafka's own threads (named `rdk:…`: brokers, main): building
+    /// and sending produce requests, parsing fetch responses. Its calls on the process's other threads (enqueueing
+    /// each record, serving delivery reports) are not in it.
+    var librdkafkaThreadMicroseconds = 0
     var peakResidentKilobytes = 0
 
     static func read(pid: Int32) -> ProcessUsage {
         var usage = ProcessUsage()
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ") ")
-        {
-            // Fields after the name: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
-            let fields = stat[afterName.upperBound...].split(separator: " ")
-            let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-            usage.cpuMicroseconds = ticks * 1_000_000 / sysconf(Int32(_SC_CLK_TCK))
+        usage.cpuMicroseconds = cpu(statFile: "/proc/\(pid)/stat")?.microseconds ?? 0
+        for thread in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+            if let (name, microseconds) = cpu(statFile: "/proc/\(pid)/task/\(thread)/stat"), name.hasPrefix("rdk:") {
+                usage.librdkafkaThreadMicroseconds += microseconds
+            }
         }
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
@@ -258,6 +286,17 @@ private struct ProcessUsage {
             usage.peakResidentKilobytes = Int(line.split(separator: " ")[1]) ?? 0
         }
         return usage
+    }
+
+    /// The name and the user plus system CPU time in a `/proc/…/stat` file.
+    private static func cpu(statFile path: String) -> (name: Substring, microseconds: Int)? {
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let open = stat.firstIndex(of: "("),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return nil }
+        // Fields after the name: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+        return (stat[stat.index(after: open)..<afterName.lowerBound], ticks * 1_000_000 / sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 
