@@ -62,7 +62,10 @@ private let postgresDatabase = Task { () throws -> TestDatabase in
 }
 
 func rate(_ count: Int, since start: ContinuousClock.Instant) -> Int {
-    let elapsed = ContinuousClock.now - start
+    rate(count, over: ContinuousClock.now - start)
+}
+
+func rate(_ count: Int, over elapsed: Duration) -> Int {
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Int(Double(count) / seconds)
 }
