@@ -18,6 +18,9 @@ public struct KafkaMessage: Sendable {
     /// Which assignment delivered the record: the consumer counts revocations, and a record fetched before the
     /// latest one is stale even if its partition was assigned back (see ``KafkaConsumer/owns(_:)``).
     public var assignmentGeneration: UInt64 = 0
+    /// When the consumer's poll returned the record, in Unix milliseconds (the wall clock): the start of its
+    /// consume-to-result latency. Nil for a message built by hand.
+    public var consumedAtMilliseconds: Int64?
 
     /// Creates a message value (for tests and replays).
     public init(

@@ -163,22 +163,27 @@ struct InboxRows {
     var offsets: [Int64] = []
     var outcomes: [String] = []
     var reasons: [String?] = []
+    var consumedAt: [Date?] = []
     /// Held events (already in the inbox as `held`) and what became of them.
     var updates: [(id: String, outcome: String, reason: String?)] = []
 
     mutating func append(_ consumed: ConsumedEvent, outcome: String, reason: String?) {
         append(
             id: consumed.event.id, topic: consumed.topic, partition: consumed.partition, offset: consumed.offset,
-            outcome: outcome, reason: reason)
+            outcome: outcome, reason: reason, consumedAt: consumed.consumedAt)
     }
 
-    mutating func append(id: String, topic: String, partition: Int32, offset: Int64, outcome: String, reason: String?) {
+    mutating func append(
+        id: String, topic: String, partition: Int32, offset: Int64, outcome: String, reason: String?,
+        consumedAt: Date?
+    ) {
         ids.append(id)
         topics.append(topic)
         partitions.append(partition)
         offsets.append(offset)
         outcomes.append(outcome)
         reasons.append(reason)
+        self.consumedAt.append(consumedAt)
     }
 
     /// Inserts the rows; rows whose event id is in `replacing` (stored earlier as rejected or dead-lettered, and
@@ -211,7 +216,7 @@ struct InboxRows {
         for index in indices {
             rows.append(
                 id: ids[index], topic: topics[index], partition: partitions[index], offset: offsets[index],
-                outcome: outcomes[index], reason: reasons[index])
+                outcome: outcomes[index], reason: reasons[index], consumedAt: consumedAt[index])
         }
         return rows
     }
@@ -220,9 +225,10 @@ struct InboxRows {
         guard !ids.isEmpty else { return }
         try session.query(
             """
-            INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason)
+            INSERT INTO inbox (event_id, topic, partition, "offset", outcome, reason, consumed_at)
             SELECT unnest(\(ids)::text[]), unnest(\(topics)::text[]), unnest(\(partitions)::int4[]),
-                   unnest(\(offsets)::int8[]), unnest(\(outcomes)::text[]), unnest(\(reasons)::text[])
+                   unnest(\(offsets)::int8[]), unnest(\(outcomes)::text[]), unnest(\(reasons)::text[]),
+                   unnest(\(consumedAt)::timestamptz[])
             """, prepared: true)
     }
 
@@ -230,9 +236,10 @@ struct InboxRows {
         guard !ids.isEmpty else { return }
         try session.query(
             """
-            UPDATE inbox SET topic = u.t, partition = u.p, "offset" = u.o, outcome = u.oc, reason = u.r, received_at = now()
+            UPDATE inbox SET topic = u.t, partition = u.p, "offset" = u.o, outcome = u.oc, reason = u.r, received_at = now(),
+                             consumed_at = u.c
             FROM unnest(\(ids)::text[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[],
-                        \(outcomes)::text[], \(reasons)::text[]) AS u(i, t, p, o, oc, r)
+                        \(outcomes)::text[], \(reasons)::text[], \(consumedAt)::timestamptz[]) AS u(i, t, p, o, oc, r, c)
             WHERE inbox.event_id = u.i AND inbox.outcome IN ('rejected', 'dead_lettered')
             """, prepared: true)
     }

@@ -1,5 +1,7 @@
 public import LienThongDomain
 
+public import struct Foundation.Date
+
 /// An inbound event with where it came from and its original bytes. A class: a batch passes each event through
 /// several collections (lanes, the batch writer, held events, metrics), and a reference is one count to keep
 /// instead of one per string and array inside.
@@ -12,9 +14,12 @@ public final class ConsumedEvent: Sendable {
     /// The Kafka key as received.
     public let key: [UInt8]?
     public let event: InboundEvent
+    /// When the consumer handed the record out (nil: not known, e.g. an event held and read back from the table).
+    public let consumedAt: Date?
 
     public init(
-        topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, bytes: [UInt8], event: InboundEvent
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, bytes: [UInt8], event: InboundEvent,
+        consumedAt: Date? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -22,6 +27,7 @@ public final class ConsumedEvent: Sendable {
         self.key = key
         self.bytes = bytes
         self.event = event
+        self.consumedAt = consumedAt
     }
 }
 
@@ -37,10 +43,12 @@ public struct DeadLetter: Sendable {
     public let errorClass: String
     /// The stable reason, e.g. `invalid_data_field.commune`.
     public let reason: String
+    /// When the consumer handed the record out, if known.
+    public let consumedAt: Date?
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, errorClass: String,
-        reason: String
+        reason: String, consumedAt: Date? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -49,6 +57,7 @@ public struct DeadLetter: Sendable {
         self.value = value
         self.errorClass = errorClass
         self.reason = reason
+        self.consumedAt = consumedAt
     }
 }
 

@@ -69,7 +69,7 @@ public struct DossierBatchWriter: Sendable {
             }) {
                 application.inbox.append(
                     id: letter.outboxEventID, topic: letter.topic, partition: letter.partition, offset: letter.offset,
-                    outcome: "dead_lettered", reason: letter.reason)
+                    outcome: "dead_lettered", reason: letter.reason, consumedAt: letter.consumedAt)
             }
         }
         try application.inbox.insert(in: session, replacing: replacing)
@@ -160,7 +160,7 @@ private struct BatchApplication {
         deadLetters.append(
             DeadLetter(
                 topic: consumed.topic, partition: consumed.partition, offset: consumed.offset, key: consumed.key,
-                value: consumed.bytes, errorClass: errorClass, reason: reason))
+                value: consumed.bytes, errorClass: errorClass, reason: reason, consumedAt: consumed.consumedAt))
     }
 
     private mutating func apply(_ consumed: ConsumedEvent, wasHeld: Bool) -> EventOutcome {

@@ -140,7 +140,7 @@ public final class DossierEventWorker: Sendable {
             return .event(
                 ConsumedEvent(
                     topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-                    bytes: value, event: event))
+                    bytes: value, event: event, consumedAt: message.consumedAt))
         case .failure(let rejection):
             return .deadLetter(letter(message, errorClass: rejection.errorClass.rawValue, reason: rejection.reason))
         }
@@ -245,7 +245,7 @@ public final class DossierEventWorker: Sendable {
                 metadata: ["worker.reason": "\(reason)", "dossier.code": "\(consumed.event.subject.rawValue)"])
             let letter = DeadLetter(
                 topic: consumed.topic, partition: consumed.partition, offset: consumed.offset, key: consumed.key,
-                value: consumed.bytes, errorClass: "store_refused", reason: reason)
+                value: consumed.bytes, errorClass: "store_refused", reason: reason, consumedAt: consumed.consumedAt)
             _ = try await write([.deadLetter(letter)], on: connection)
             return [.deadLettered(reason: reason)]
         }
@@ -359,8 +359,7 @@ public final class DossierEventWorker: Sendable {
     private func letter(_ message: KafkaMessage, errorClass: String, reason: String) -> DeadLetter {
         DeadLetter(
             topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-            value: message.value,
-            errorClass: errorClass, reason: reason)
+            value: message.value, errorClass: errorClass, reason: reason, consumedAt: message.consumedAt)
     }
 
     /// Reads the stored next offsets for newly assigned partitions. Runs on the consumer's poll thread (a dedicated
@@ -447,5 +446,12 @@ private final class InFlightBatch: Sendable {
             return true
         }
         if mustWait { _ = semaphore.wait(timeout: .now() + 20) }
+    }
+}
+
+extension KafkaMessage {
+    /// When the consumer handed the record out, as a date.
+    fileprivate var consumedAt: Date? {
+        consumedAtMilliseconds.map { Date(timeIntervalSince1970: Double($0) / 1000) }
     }
 }

@@ -53,7 +53,8 @@ public enum FleetStatistics {
         public var resolved = 0
         public var onTime = 0
         public var overdue = 0
-        /// Milliseconds from an event's transaction (consume) to its status event's confirmed publication.
+        /// Milliseconds from an event's consume (the transaction's start for rows written before consume times were
+        /// stored) to its status event's confirmed publication.
         public var latencyP50 = 0.0
         public var latencyP99 = 0.0
 
@@ -87,7 +88,7 @@ public enum FleetStatistics {
         var latencies: [CompetentLevel: [Double]] = [:]
         for row in try await connection.query(
             """
-            SELECT d.procedure, (extract(epoch FROM o.published_at - i.received_at) * 1000)::float8
+            SELECT d.procedure, (extract(epoch FROM o.published_at - coalesce(i.consumed_at, i.received_at)) * 1000)::float8
             FROM outbox o JOIN dossier_history h ON o.event_id = 'status-' || h.dossier || '-' || h.version
             JOIN inbox i ON i.event_id = h.event_id JOIN dossier d ON d.code = h.dossier
             WHERE o.topic = \(statusTopic) AND o.published_at IS NOT NULL

@@ -138,6 +138,11 @@ struct DossierEventWorkerTests {
                 "the re-send had no effect")
             #expect(try await count("SELECT count(*) FROM inbox WHERE outcome = 'rejected'", on: connection) == 1)
             #expect(try await count("SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered'", on: connection) == 1)
+            #expect(
+                try await count(
+                    "SELECT count(*) FROM inbox WHERE consumed_at IS NULL OR consumed_at > received_at + interval '1 s'",
+                    on: connection) == 0,
+                "every row, the dead-lettered one included, says when its record was consumed, before its transaction")
             let deadLetters = try await connection.query(
                 "SELECT outbox_json(payload)->>'reason' FROM outbox WHERE topic = 'dlq' ORDER BY batch_id, ordinal"
             )

@@ -31,8 +31,14 @@ struct KafkaClientTests {
         let consumer = try KafkaConsumer(
             configuration: kafka.consumerConfiguration(group: "round-trip"), logger: logger)
         try consumer.subscribe(topics: [topic])
+        let beforeConsume = Int64(Date().timeIntervalSince1970 * 1000)
         let received = await collect(consumer, count: 5)
+        let afterConsume = Int64(Date().timeIntervalSince1970 * 1000)
         try #require(received.count == 5)
+        for message in received {
+            let consumedAt = try #require(message.consumedAtMilliseconds, "each record says when its poll returned it")
+            #expect((beforeConsume...afterConsume).contains(consumedAt))
+        }
         #expect(received[0].key == Array("000.00.12.H56-250701-0001".utf8))
         #expect(received[0].header("event-id") == Array("e1".utf8))
         #expect(

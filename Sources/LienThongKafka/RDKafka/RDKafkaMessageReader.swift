@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Glibc
 
 /// Copies consumed `rd_kafka_message_t`s into ``KafkaMessage`` values.
 ///
@@ -36,7 +37,14 @@ struct RDKafkaMessageReader {
             timestamp: timestamp
         )
         result.assignmentGeneration = generation
+        result.consumedAtMilliseconds = Self.wallClockMilliseconds()
         return result
+    }
+
+    private static func wallClockMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     private static func headers(of message: UnsafePointer<rd_kafka_message_t>) -> [KafkaHeader] {
