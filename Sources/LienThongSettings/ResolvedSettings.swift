@@ -36,8 +36,10 @@ public struct ResolvedSettings: Sendable {
     public let gapHold: Duration
     /// The graceful-stop budget.
     public let shutdownBudget: Duration
-    /// Records per batch transaction. Default: 1000.
+    /// Records per batch transaction. Default: 3000.
     public let batchSize: Int
+    /// Records consumed ahead of the batches, at least ``batchSize``. Default: 20,000.
+    public let bufferedRecords: Int
     /// Concurrent batch transactions (connections), partitions split between them. Default: 2.
     public let writeLanes: Int
     /// Whether the worker relays the outbox in-process.
@@ -94,6 +96,13 @@ public struct ResolvedSettings: Sendable {
             throw SettingsError(key: "worker.batch_size", reason: "must be a whole number from 1 to 10000")
         }
         self.batchSize = batchSize
+        guard let bufferedRecords = Int(values["worker.buffered_records"]!),
+            (batchSize...1_000_000).contains(bufferedRecords)
+        else {
+            throw SettingsError(
+                key: "worker.buffered_records", reason: "must be a whole number from worker.batch_size to 1000000")
+        }
+        self.bufferedRecords = bufferedRecords
         guard let writeLanes = Int(values["worker.write_lanes"]!), (1...16).contains(writeLanes) else {
             throw SettingsError(key: "worker.write_lanes", reason: "must be a whole number from 1 to 16")
         }

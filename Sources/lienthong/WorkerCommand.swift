@@ -93,6 +93,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: settings.group)
         consumerConfiguration.groupInstanceID = settings.instanceID
         consumerConfiguration.maxBatchSize = settings.batchSize
+        consumerConfiguration.maxBufferedMessages = settings.bufferedRecords
         consumerConfiguration.properties = settings.consumerProperties
         let name = settings.workerID ?? ProcessInfo.processInfo.hostName
         var writer = DossierBatchWriter(consumerGroup: settings.group, referenceData: tables)

@@ -134,6 +134,7 @@ struct SettingsSourcesTests {
             ("LIENTHONG_WORKER_RESUME_POLICY_BY_PROVINCE", "01=extend,01=restart", "worker.resume_policy_by_province"),
             ("LIENTHONG_LOG_FORMAT", "xml", "log.format"),
             ("LIENTHONG_WORKER_BATCH_SIZE", "-5", "worker.batch_size"),
+            ("LIENTHONG_WORKER_BUFFERED_RECORDS", "2999", "worker.buffered_records"),
             ("LIENTHONG_WORKER_WRITE_LANES", "0", "worker.write_lanes"),
             ("LIENTHONG_WORKER_RELAY_CONNECTIONS", "9", "worker.relay_connections"),
             ("LIENTHONG_WORKER_RELAY_ROUND_RECORDS", "100001", "worker.relay_round_records"),
