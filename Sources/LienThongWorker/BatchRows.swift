@@ -140,7 +140,9 @@ private struct OutboxColumns {
             payloads.append(PostgresBytes(records[index].payload))
             dossiers.append(records[index].dossier)
             correlationIDs.append(records[index].correlationID)
-            headers.append(records[index].headers.isEmpty ? Self.noHeaders : Self.headers(records[index].headerPairs))
+            headers.append(
+                records[index].headers.isEmpty
+                    ? Self.noHeaders : Self.headers(OutboxRecord.headerPairs(records[index].headers)))
         }
     }
 

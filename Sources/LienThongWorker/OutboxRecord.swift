@@ -19,14 +19,15 @@ struct OutboxRecord {
 }
 
 extension OutboxRecord {
-    /// The extra headers as (name, value) pairs, in the order they were added.
-    var headerPairs: [(name: String, value: String)] {
+    /// Extra headers given as name, value, name, value… as (name, value) pairs, in the order they were added. Static,
+    /// over the one field: a property read on a record in an array copies the whole record first.
+    static func headerPairs(_ headers: [String]) -> [(name: String, value: String)] {
         stride(from: 0, to: headers.count - 1, by: 2).map { (headers[$0], headers[$0 + 1]) }
     }
 
-    /// The extra headers by name (the last value of a repeated name).
-    var extraHeaders: [String: String] {
-        headers.isEmpty ? [:] : Dictionary(headerPairs, uniquingKeysWith: { $1 })
+    /// Extra headers given as name, value, name, value… by name (the last value of a repeated name).
+    static func extraHeaders(_ headers: [String]) -> [String: String] {
+        headers.isEmpty ? [:] : Dictionary(headerPairs(headers), uniquingKeysWith: { $1 })
     }
 
     /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
@@ -74,7 +75,8 @@ struct OutboxRowRecords {
         return OutboxRecord.publishedMessage(
             topic: records[position].topic, key: records[position].key, eventID: records[position].eventID,
             type: records[position].type, payload: records[position].payload,
-            correlationID: records[position].correlationID, extraHeaders: records[position].extraHeaders)
+            correlationID: records[position].correlationID,
+            extraHeaders: OutboxRecord.extraHeaders(records[position].headers))
     }
 }
 
