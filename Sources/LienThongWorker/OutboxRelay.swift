@@ -7,15 +7,19 @@ import Synchronization
 /// Publishes outbox records to Kafka and marks them published once the broker confirmed them.
 ///
 /// A transaction packs its records into one `outbox_batch` row per shard (a hash of the dossier, ``shardCount``
-/// shards). A round takes the transaction advisory locks of the shards no other relay holds, reads their rows not
-/// yet published in id order (never by "id greater than the last one seen": a row whose transaction commits late
-/// with a lower id is still found), produces their records in order and marks the rows whose records were all
-/// confirmed before its transaction ends. The shard locks are held throughout, so relays of a fleet never publish
-/// the same row at the same time, and one dossier's records are published by one relay at a time, in order (the
-/// order the worker's transactions, which lock the dossier, committed them). No row lock is taken: the shard lock
-/// already excludes the other relays, and rows are written only once more, by the mark. A crash between the
-/// broker's confirmation and the mark publishes the row's records again with the same event ids (the `ce_id`
-/// header), which consumers deduplicate.
+/// shards). A round takes the advisory locks of the shards no other relay holds, reads their rows not yet
+/// published in id order (never by "id greater than the last one seen": a row whose transaction commits late with
+/// a lower id is still found), produces their records in order, marks the rows whose records were all confirmed
+/// and releases the locks. The shard locks are held throughout, so relays of a fleet never publish the same row at
+/// the same time, and one dossier's records are published by one relay at a time, in order (the order the worker's
+/// transactions, which lock the dossier, committed them). No row lock is taken: the shard lock already excludes the
+/// other relays, and rows are written only once more, by the mark.
+///
+/// The locks are the session's, not a transaction's: no transaction stays open while the broker confirms, which
+/// takes up to `message.timeout.ms` when it is down (an open transaction would hold back vacuum that long, and
+/// `idle_in_transaction_session_timeout` would end the session). A lost connection releases them, as a crash does.
+/// A crash between the broker's confirmation and the mark publishes the row's records again with the same event
+/// ids (the `ce_id` header), which consumers deduplicate.
 public final class OutboxRelay: Sendable {
     private let connection: PostgresConnection
     private let producer: KafkaProducer
@@ -29,10 +33,10 @@ public final class OutboxRelay: Sendable {
     public static let shardCount = 16
     /// The most shards one round takes.
     static let shardsPerRound = Int32(shardCount / 2)
-    /// The advisory-lock class of the shard locks (`pg_try_advisory_xact_lock(class, shard)`).
+    /// The advisory-lock class of the shard locks (`pg_try_advisory_lock(class, shard)`).
     static let shardLockClass: Int32 = 0x4C54_0001
 
-    /// Creates a relay with its own connection (it holds a transaction open while producing); a round publishes
+    /// Creates a relay with its own connection (it holds the shard locks on it while producing); a round publishes
     /// the rows that fit in `batchSize` records (at least one row).
     /// - Parameters:
     ///   - batchSize: records per round. Default: 12,000. Each round pays for its queries, its commit and a wait
@@ -94,7 +98,6 @@ public final class OutboxRelay: Sendable {
     public func publishPending(markingPublished: Bool) async throws -> Int {
         let limit = Int64(batchSize)
         let records = try await connection.run { session -> PendingRecords in
-            try session.runScript("BEGIN")
             do {
                 // At most half the shards that have pending rows per round, starting where the last round
                 // stopped: a second relay of the fleet finds the others free and publishes alongside instead of
@@ -109,7 +112,7 @@ public final class OutboxRelay: Sendable {
                                                  FROM generate_series(0, \(Int32(Self.shardCount - 1))) AS n) AS rotated
                                    WHERE EXISTS (SELECT 1 FROM outbox_batch WHERE published_at IS NULL AND shard = s)
                                    OFFSET 0) AS pending
-                    WHERE pg_try_advisory_xact_lock(\(Self.shardLockClass), s)
+                    WHERE pg_try_advisory_lock(\(Self.shardLockClass), s)
                     LIMIT \(Int64(Self.shardsPerRound))
                     """, prepared: true
                 ).map { try $0.decode(Int32.self, at: 0) }
@@ -130,12 +133,12 @@ public final class OutboxRelay: Sendable {
                 try self.append(pending.map { (id: $0.0, shard: $0.1, createdAt: $0.2) }, to: &records, in: session)
                 return records
             } catch {
-                try? session.runScript("ROLLBACK")
+                Self.releaseShards(in: session)
                 throw error
             }
         }
         guard !records.isEmpty else {
-            try await connection.run { try $0.runScript("COMMIT") }
+            try await connection.run { Self.releaseShards(in: $0) }
             return 0
         }
         let results = await producer.send(count: records.rows.count, records.message(at:))
@@ -154,20 +157,13 @@ public final class OutboxRelay: Sendable {
         }
         let mark = markingPublished
         try await connection.run { session in
-            do {
-                if mark && !markable.isEmpty {
-                    try session.query(
-                        """
-                        UPDATE outbox_batch SET published_at = now(), attempts = attempts + 1
-                        WHERE id = ANY(\(markable.sorted()))
-                        """, prepared: true)
-                    try session.runScript("COMMIT")
-                } else {
-                    try session.runScript("ROLLBACK")
-                }
-            } catch {
-                try? session.runScript("ROLLBACK")
-                throw error
+            defer { Self.releaseShards(in: session) }
+            if mark && !markable.isEmpty {
+                try session.query(
+                    """
+                    UPDATE outbox_batch SET published_at = now(), attempts = attempts + 1
+                    WHERE id = ANY(\(markable.sorted()))
+                    """, prepared: true)
             }
         }
         guard mark else { return 0 }
@@ -176,6 +172,13 @@ public final class OutboxRelay: Sendable {
             count: delivered.count,
             waits: delivered.map { Duration.seconds(now.timeIntervalSince(records.createdAt[$0])) })
         return delivered.count
+    }
+
+    /// Releases every shard lock of the round: all of the session's advisory locks, so that one the planner took
+    /// for a shard the round did not return (LIMIT stops the scan, not a lock already taken) is released too. A
+    /// failure means the connection is lost, and the locks with it.
+    private static func releaseShards(in session: PostgresSession) {
+        _ = try? session.query("SELECT pg_advisory_unlock_all()")
     }
 
     /// The outbox rows that may be marked published, given each record's row and shard in publication order and

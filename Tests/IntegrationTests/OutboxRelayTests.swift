@@ -236,6 +236,47 @@ struct OutboxRelayTests {
         }
     }
 
+    /// While the broker keeps a round's confirmations waiting, the relay holds its shard locks but no transaction
+    /// (an open one would hold back vacuum for up to `message.timeout.ms`); the round releases the locks when done.
+    @Test(.enabled(if: !TestKafka.usesRealBrokers, "fault injection needs the embedded broker"))
+    func aRoundWaitingForTheBrokerHoldsItsShardLocksButNoTransaction() async throws {
+        try await withStoreAndBroker(topic: "waiting") { database, kafka, topic, connection, producer in
+            let cluster = try #require(kafka.embedded)
+            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "warm-up", value: "{}"))
+            try await enqueue("while-down", topic: topic, on: connection)
+            let relayConnection = try await database.connect()
+            let relayBackend = try await relayConnection.query("SELECT pg_backend_pid()::int4")[0]
+                .decode(Int32.self, at: 0)
+            let relay = OutboxRelay(connection: relayConnection, producer: producer, logger: logger)
+            for broker: Int32 in 1...3 { try cluster.setBrokerDown(broker) }
+            let round = Task { try await relay.publishPending() }
+
+            func shardLocksHeld() async throws -> Int {
+                try await count(
+                    """
+                    SELECT count(*) FROM pg_locks
+                    WHERE locktype = 'advisory' AND classid = \(Int64(OutboxRelay.shardLockClass))::oid
+                      AND objsubid = 2 AND pid = \(relayBackend) AND granted
+                    """, on: connection)
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await shardLocksHeld() == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(500))  // the round is now waiting for the broker
+            #expect(try await shardLocksHeld() == 1, "the round holds its one shard's lock while it waits")
+            let session = try await connection.query(
+                "SELECT state, xact_start IS NULL FROM pg_stat_activity WHERE pid = \(relayBackend)")[0]
+            #expect(try session.decode(String.self, at: 0) == "idle")
+            #expect(try session.decode(Bool.self, at: 1), "no transaction open while the broker is down")
+
+            for broker: Int32 in 1...3 { try cluster.setBrokerUp(broker) }
+            #expect(try await round.value == 1)
+            #expect(try await shardLocksHeld() == 0, "the round released its shard lock")
+            #expect(try await publishedIDs(kafka, topic: topic, count: 2) == ["while-down"])  // after the warm-up
+        }
+    }
+
     /// A packed row's arrays are parallel: the store refuses one whose arrays differ in length, and a relay that
     /// meets one anyway (the check dropped) names the row and publishes and marks nothing of its round.
     @Test func aRowWhoseArraysDifferInLengthIsRefusedAndNeverHalfPublished() async throws {
