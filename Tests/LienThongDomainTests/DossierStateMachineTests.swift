@@ -133,16 +133,28 @@ struct DossierStateMachineTests {
         #expect(throws: DossierRejection.notAllowedInStatus(change: "payment_confirmed", status: .processing)) {
             try DossierStateMachine.apply(event(5, .paymentConfirmed), to: stepped.state).get()
         }
+        // Payment, supplement and result change no field of the state: the history records them (event type),
+        // the version moves on and the portal hears of it.
         let fees = try dossier(in: .awaitingFees)
-        #expect(try DossierStateMachine.apply(event(4, .paymentConfirmed), to: fees).get().state.isPaid)
+        let paid = try DossierStateMachine.apply(event(4, .paymentConfirmed), to: fees).get()
+        #expect(paid.state.status == .awaitingFees && paid.state.version == 4)
+        #expect(paid.decisions == [.syncWithPortal])
         let returned = try dossier(in: .resultReturned)
         #expect(throws: DossierRejection.terminal(.resultReturned)) {
             try DossierStateMachine.apply(event(5, .transferred(to: department)), to: returned).get()
         }
         let supplement = try dossier(in: .supplementRequested)
+        let submitted = try DossierStateMachine.apply(event(3, .supplementSubmitted), to: supplement).get()
+        #expect(submitted.state.status == .supplementRequested && submitted.decisions == [.syncWithPortal])
+        #expect(throws: DossierRejection.notAllowedInStatus(change: "supplement_submitted", status: .processing)) {
+            try DossierStateMachine.apply(event(5, .supplementSubmitted), to: stepped.state).get()
+        }
+        let resolved = try dossier(in: .resolved)
         #expect(
-            try DossierStateMachine.apply(event(3, .supplementSubmitted), to: supplement).get().state
-                .isSupplementSubmitted)
+            try DossierStateMachine.apply(event(4, .resultAttached), to: resolved).get().decisions == [.syncWithPortal])
+        #expect(throws: DossierRejection.notAllowedInStatus(change: "result_attached", status: .received)) {
+            try DossierStateMachine.apply(event(2, .resultAttached), to: dossier(in: .received)).get()
+        }
     }
 
     @Test func portalAcknowledgementsMarkTheDossierSyncedWithoutAVersion() throws {

@@ -16,10 +16,6 @@ public struct DossierState: Sendable, Hashable {
     public internal(set) var statusChangedAt: Date
     /// The highest version the national portal acknowledged (0: none).
     public internal(set) var portalSyncedVersion: Int64
-    /// Whether fees were paid, the result attached, a supplement submitted while status 5.
-    public internal(set) var isPaid = false
-    public internal(set) var hasResult = false
-    public internal(set) var isSupplementSubmitted = false
 
     /// Whether the portal has seen the latest version ("not yet synced" after every change until acknowledged).
     public var isPortalSynced: Bool { portalSyncedVersion >= version }

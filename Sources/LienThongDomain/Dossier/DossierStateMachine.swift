@@ -109,7 +109,6 @@ public enum DossierStateMachine {
             }
             next.status = status
             next.statusChangedAt = event.occurredAt
-            if status == .processing && state.status == .supplementRequested { next.isSupplementSubmitted = false }
             decisions.insert(.statusChanged(transition), at: 0)
             decisions += clockDecisions(for: transition)
         case .transferred(let unit):
@@ -132,17 +131,14 @@ public enum DossierStateMachine {
             guard state.status == .supplementRequested else {
                 return .failure(.notAllowedInStatus(change: event.change.kind, status: state.status))
             }
-            next.isSupplementSubmitted = true
         case .paymentConfirmed:
             guard state.status == .awaitingFees else {
                 return .failure(.notAllowedInStatus(change: event.change.kind, status: state.status))
             }
-            next.isPaid = true
         case .resultAttached:
             guard state.status == .processing || state.status == .resolved else {
                 return .failure(.notAllowedInStatus(change: event.change.kind, status: state.status))
             }
-            next.hasResult = true
         case .portalSyncAcknowledged, .portalSyncFailed:
             return applyUnversioned(event, to: state)
         }
