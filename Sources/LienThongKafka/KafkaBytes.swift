@@ -17,8 +17,13 @@ enum KafkaBytes: Sendable {
         switch self {
         case .bytes(let bytes) where !bytes.isEmpty:
             return bytes.withUnsafeBytes(body)
-        case .text(var text) where !text.isEmpty:
-            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .text(let text) where !text.isEmpty:
+            // A native string's bytes are read where they are; only a bridged one is copied to be made contiguous.
+            if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+                return result
+            }
+            var contiguous = text
+            return contiguous.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         default:
             return Swift.withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
         }
@@ -28,7 +33,9 @@ enum KafkaBytes: Sendable {
 extension Optional where Wrapped == KafkaBytes {
     /// Calls `body` with the bytes in place, or an empty buffer with a nil base address for nil (a null field).
     func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
-        guard let self else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        return self.withUnsafeBytes(body)
+        switch self {
+        case .some(let bytes): bytes.withUnsafeBytes(body)
+        case .none: body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
     }
 }

@@ -239,12 +239,16 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// The headers as a librdkafka list, each read in place (iterating the array copied each header, retaining and
+    /// releasing its name and value).
     private static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
         guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
-        for header in headers {
-            header.name.withCString { name in
-                header.valueBytes.withUnsafeBytes { value in
-                    _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
+        headers.withUnsafeBufferPointer { headers in
+            for index in headers.indices {
+                headers[index].name.withCString { name in
+                    headers[index].valueBytes.withUnsafeBytes { value in
+                        _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
+                    }
                 }
             }
         }

@@ -303,10 +303,7 @@ extension Array: PostgresDecodable where Element: PostgresArrayElement {
                 elementBytes = bytes[start..<(start + Int(length))]
                 offset += Int(length)
             }
-            result.append(
-                try Element(
-                    postgresCell: PostgresCell(dataType: elementType, bytes: elementBytes, columnName: cell.columnName))
-            )
+            result.append(try Element(postgresCell: PostgresCell(dataType: elementType, bytes: elementBytes)))
         }
         self = result
     }

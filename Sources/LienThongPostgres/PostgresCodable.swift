@@ -30,20 +30,20 @@ public protocol PostgresArrayElement: PostgresEncodable, PostgresDecodable {
     static var postgresArrayDataType: PostgresDataType { get }
 }
 
-/// One result cell: its type, its binary bytes (nil for NULL) and its column's name.
+/// One result cell: its type and its binary bytes (nil for NULL).
+///
+/// A cell does not carry its column's name (that cost a retain and a release of the name per cell read): a row's
+/// `decode` adds the name to the error of a cell that does not decode.
 public struct PostgresCell: Sendable {
     /// The column's type.
     public let dataType: PostgresDataType
     /// The binary value, nil for SQL NULL.
     public let bytes: ArraySlice<UInt8>?
-    /// The column name, for error messages.
-    public let columnName: String
 
     /// Creates a cell (decoders create element cells this way).
-    public init(dataType: PostgresDataType, bytes: ArraySlice<UInt8>?, columnName: String) {
+    public init(dataType: PostgresDataType, bytes: ArraySlice<UInt8>?) {
         self.dataType = dataType
         self.bytes = bytes
-        self.columnName = columnName
     }
 
     /// The bytes of a non-NULL cell of one of `accepted` types.
@@ -59,9 +59,9 @@ public struct PostgresCell: Sendable {
         return bytes
     }
 
-    /// A decoding error naming this cell's column.
+    /// A decoding error (the row decoding the cell names its column).
     public func decodingError(_ reason: String) -> PostgresError {
-        PostgresError(code: .decoding, message: "column \(columnName): \(reason)")
+        PostgresError(code: .decoding, message: reason)
     }
 }
 

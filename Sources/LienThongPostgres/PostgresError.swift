@@ -41,6 +41,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Where the error was raised.
     public let line: Int
 
+    /// The same decoding error with the column it concerns named first.
+    @usableFromInline
+    func naming(column: String) -> PostgresError {
+        PostgresError(
+            code: code, message: "column \(column): \(message)", sqlState: sqlState, detail: detail, hint: hint,
+            constraint: constraint, file: file, line: line)
+    }
+
     package init(
         code: Code,
         message: String,

@@ -39,7 +39,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     func cell(row: Int, column: Int) -> PostgresCell {
         let (start, length) = cells[row * columns.count + column]
         let bytes = length < 0 ? nil : storage[Int(start)..<Int(start + length)]
-        return PostgresCell(dataType: columns[column].dataType, bytes: bytes, columnName: columns[column].name)
+        return PostgresCell(dataType: columns[column].dataType, bytes: bytes)
     }
 }
 
@@ -55,11 +55,16 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes column `column`. (Inlinable, so the caller's module decodes each concrete type directly.)
-    /// - Throws: ``PostgresError`` `.decoding` for a missing column, NULL into a non-optional, or a type mismatch.
+    /// - Throws: ``PostgresError`` `.decoding` for a missing column, NULL into a non-optional, or a type mismatch,
+    ///   naming the column.
     @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
         guard column >= 0 && column < rows.columns.count else { throw missingColumn(column) }
-        return try T(postgresCell: cell(at: column))
+        do {
+            return try T(postgresCell: cell(at: column))
+        } catch {
+            throw error.naming(column: rows.columns[column].name)
+        }
     }
 
     @usableFromInline
@@ -72,7 +77,11 @@ public struct PostgresRow: Sendable {
         guard let column = rows.columns.firstIndex(where: { $0.name == name }) else {
             throw PostgresError(code: .decoding, message: "no column named \(name)")
         }
-        return try T(postgresCell: cell(at: column))
+        do {
+            return try T(postgresCell: cell(at: column))
+        } catch {
+            throw error.naming(column: name)
+        }
     }
 
     /// Decodes the leading columns as a tuple, e.g. `try row.decode((String, Int64).self)`.

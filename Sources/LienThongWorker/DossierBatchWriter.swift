@@ -77,9 +77,7 @@ public struct DossierBatchWriter: Sendable {
         try application.triage.insert(in: session)
         try application.outbox.insert(in: session, remembering: outboxCache)
         try application.history.insert(in: session)
-        // Lazily, so that each changed dossier is copied once, into the array saved.
-        try StoredDossier.save(
-            Array(application.dossiers.values.lazy.compactMap { $0 }.filter(\.isChanged)), in: session)
+        try StoredDossier.save(application.takeChangedDossiers(), in: session)
         try savePositions(
             batch.map { ($0.topic, $0.partition, $0.offset) } + deadLetters.map { ($0.topic, $0.partition, $0.offset) },
             in: session)
@@ -138,6 +136,18 @@ private struct BatchApplication {
         return apply(consumed, wasHeld: false)
     }
 
+    /// The dossiers the batch changed, moved out of `dossiers`, which it leaves empty: call it once every event is
+    /// applied. (A lazy map and filter over them copied each one three times.)
+    mutating func takeChangedDossiers() -> [StoredDossier] {
+        var changed: [StoredDossier] = []
+        changed.reserveCapacity(dossiers.count)
+        for index in dossiers.values.indices {
+            if let dossier = dossiers.values[index].take(), dossier.isChanged { changed.append(dossier) }
+        }
+        dossiers = [:]
+        return changed
+    }
+
     /// Events still held at the end of the batch are stored, to be released by a later batch or triaged.
     mutating func storeStillHeld() {
         for versions in held.values {
@@ -167,12 +177,18 @@ private struct BatchApplication {
         let event = consumed.event
         let code = event.subject.rawValue
         let index = dossiers.index(forKey: code)
-        let storedState = index.flatMap { dossiers.values[$0]?.state }
-        switch DossierStateMachine.apply(event.dossierEvent, to: storedState) {
+        // Moved out of the dictionary (read in place there, each field read copied the whole dossier first) and
+        // back in on every path.
+        var stored = index.flatMap { dossiers.values[$0].take() }
+        let storedState = stored?.state
+        let dossierEvent = event.dossierEvent  // built by its getter: once, not at each use
+        switch DossierStateMachine.apply(dossierEvent, to: storedState) {
         case .failure(.duplicate):
+            if let index { dossiers.values[index] = stored }
             record(consumed, outcome: "duplicate", reason: "duplicate_version", wasHeld: wasHeld)
             return .duplicate
         case .failure(.versionGap(_, let received)):
+            if let index { dossiers.values[index] = stored }
             guard held[code]?[received] == nil else {
                 record(consumed, outcome: "duplicate", reason: "duplicate_version", wasHeld: wasHeld)
                 return .duplicate
@@ -180,11 +196,12 @@ private struct BatchApplication {
             held[code, default: [:]][received] = HeldEvent(consumed: consumed, isStored: false)
             return .held
         case .failure(let rejection):
+            if let index { dossiers.values[index] = stored }
             record(consumed, outcome: "rejected", reason: rejection.reason, wasHeld: wasHeld)
             deadLetter(consumed, errorClass: "invalid_transition", reason: rejection.reason)
             return .rejected(rejection)
         case .success(let outcome):
-            var profile = index.flatMap { dossiers.values[$0]?.profile }
+            var profile = stored?.profile
             if case .opening(let opening) = event.data {
                 profile = DossierProfile(
                     procedure: opening.procedure, commune: opening.commune, channel: opening.channel,
@@ -193,13 +210,14 @@ private struct BatchApplication {
             var state = outcome.state
             var destinations: [Destination] = []
             var triageCase: (reason: String, candidates: [CommuneCode])?
-            if let profile, event.dossierEvent.change.isVersioned {
+            if let profile, dossierEvent.change.isVersioned {
                 let request = RoutingRequest(
                     dossier: state.code, procedure: profile.procedure, commune: profile.commune,
-                    filedOn: state.code.date, returnsByPost: profile.returnsByPost, change: event.dossierEvent.change,
+                    filedOn: state.code.date, returnsByPost: profile.returnsByPost, change: dossierEvent.change,
                     state: storedState)
                 switch router.route(request) {
                 case .rejected(let reason):
+                    if let index { dossiers.values[index] = stored }
                     record(consumed, outcome: "rejected", reason: reason, wasHeld: wasHeld)
                     deadLetter(consumed, errorClass: "unroutable", reason: reason)
                     return .deadLettered(reason: reason)
@@ -212,7 +230,7 @@ private struct BatchApplication {
                     destinations = routed
                 }
             }
-            var dossier = index.flatMap { dossiers.values[$0].take() } ?? StoredDossier(state: outcome.state)
+            var dossier = stored.take() ?? StoredDossier(state: outcome.state)  // moved, not copied
             dossier.profile = profile
             runClock(&dossier, decisions: outcome.decisions, state: state, at: event.time, isNew: storedState == nil)
             appendHistory(&dossier, consumed: consumed, state: state)

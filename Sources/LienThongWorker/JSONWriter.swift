@@ -130,15 +130,15 @@ struct JSONWriter {
     private mutating func appendString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         // Codes, names and timestamps rarely need escaping: scan their contiguous UTF-8 and copy it whole rather
-        // than byte by byte (the scan through `String.UTF8View` cost more than the copy).
-        var contiguous = text
-        let copiedWhole = contiguous.withUTF8 { utf8 in
-            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-                return false
-            }
-            bytes.append(contentsOf: utf8)
-            return true
-        }
+        // than byte by byte (the scan through `String.UTF8View` cost more than the copy). Read in place: a copy of
+        // the string to make it contiguous (`withUTF8`) cost a retain and a release, and native strings already are.
+        let copiedWhole =
+            text.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+                else { return false }
+                bytes.append(contentsOf: utf8)
+                return true
+            } ?? false
         if copiedWhole {
             bytes.append(UInt8(ascii: "\""))
             return

@@ -170,11 +170,14 @@ struct DossierBatchWriterTests {
                 try consumed("dossier.received", version: 1, data: received, offset: 0),
                 // 2 → 9 skips processing: not in the portal's table.
                 try consumed("dossier.status-changed", version: 2, id: "bad", data: #"{"status":9}"#, offset: 1),
-                try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 2),
+                // Version 1 again under another id: a duplicate, which leaves the dossier as it was.
+                try consumed("dossier.received", version: 1, id: "again", data: received, offset: 2),
+                try consumed("dossier.status-changed", version: 2, data: #"{"status":4}"#, offset: 3),
             ]
             let outcomes = try await connection.withTransaction { try writer.write(batch, in: $0) }
             #expect(outcomes[1] == .rejected(.invalidTransition(StatusTransition(from: .received, to: .resolved))))
-            guard case .applied(let outcome) = outcomes[2] else {
+            #expect(outcomes[2] == .duplicate)
+            guard case .applied(let outcome) = outcomes[3] else {
                 Issue.record("the next valid event must apply")
                 return
             }

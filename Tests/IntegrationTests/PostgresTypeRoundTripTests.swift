@@ -35,6 +35,43 @@ struct PostgresTypeRoundTripTests {
         }
     }
 
+    @Test func aCellThatDoesNotDecodeNamesItsColumn() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let row = try await connection.query(
+                "SELECT 7::int4 AS answer, NULL::text AS missing, ARRAY[1, 2]::int8[] AS numbers")[0]
+            let failures: [(PostgresError?, String)] = [
+                (
+                    catching { () throws(PostgresError) in _ = try row.decode(Bool.self, at: 0) },
+                    "column answer: cannot decode oid 23 as Bool"
+                ),
+                (
+                    catching { () throws(PostgresError) in _ = try row.decode(String.self, named: "missing") },
+                    "column missing: unexpected NULL for String"
+                ),
+                (
+                    catching { () throws(PostgresError) in _ = try row.decode([String].self, at: 2) },
+                    "column numbers: cannot decode oid 1016 as Array<String>"
+                ),
+            ]
+            for (error, message) in failures {
+                #expect(error?.code == .decoding)
+                #expect(error?.message == message)
+            }
+            await connection.close()
+        }
+    }
+
+    /// The error `body` throws, or nil.
+    private func catching(_ body: () throws(PostgresError) -> Void) -> PostgresError? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     @Test func everySupportedArrayRoundTripsThroughATable() async throws {
         try await withTestDatabase { database in
             let connection = try await database.connect()

@@ -33,7 +33,7 @@ struct PostgresQueryTests {
 
     private func roundTrip<T: PostgresArrayElement & Equatable>(_ value: T) throws -> T {
         let bytes = [UInt8](encoding: value)
-        return try T(postgresCell: PostgresCell(dataType: T.postgresDataType, bytes: bytes[...], columnName: "c"))
+        return try T(postgresCell: PostgresCell(dataType: T.postgresDataType, bytes: bytes[...]))
     }
 
     @Test func scalarsRoundTripThroughTheirBinaryForm() throws {
@@ -57,7 +57,7 @@ struct PostgresQueryTests {
                 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0,
                 0, 6,
             ])
-        let decoded = try [Int32](postgresCell: PostgresCell(dataType: .int4Array, bytes: bytes[...], columnName: "c"))
+        let decoded = try [Int32](postgresCell: PostgresCell(dataType: .int4Array, bytes: bytes[...]))
         #expect(decoded == [5, 6])
     }
 
@@ -96,15 +96,15 @@ struct PostgresQueryTests {
 
     @Test func malformedOrMismatchedCellsAreDecodingErrors() {
         #expect(throws: PostgresError.self) {
-            try Int64(postgresCell: PostgresCell(dataType: .int8, bytes: [1, 2, 3], columnName: "c"))
+            try Int64(postgresCell: PostgresCell(dataType: .int8, bytes: [1, 2, 3]))
         }
         #expect(throws: PostgresError.self) {
-            try Bool(postgresCell: PostgresCell(dataType: .int4, bytes: [0, 0, 0, 1], columnName: "c"))
+            try Bool(postgresCell: PostgresCell(dataType: .int4, bytes: [0, 0, 0, 1]))
         }
         #expect(throws: PostgresError.self) {
             try [String](
                 postgresCell: PostgresCell(
-                    dataType: .textArray, bytes: [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 5], columnName: "c"))
+                    dataType: .textArray, bytes: [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 5]))
         }
     }
 

@@ -183,7 +183,10 @@ public struct JSONReader {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 guard index - start <= limits.maxStringBytes else { throw .stringTooLong }
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                // Through the array's storage: a slice of the array retained and released it.
+                let text =
+                    bytes.withContiguousStorageIfAvailable { String(decoding: $0[start..<index], as: UTF8.self) }
+                    ?? String(decoding: bytes[start..<index], as: UTF8.self)
                 index += 1
                 return text
             }
