@@ -15,18 +15,29 @@ enum KafkaBytes: Sendable {
     /// Calls `body` with the bytes in place; an empty value gets a non-null base address, as librdkafka needs.
     func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
         switch self {
-        case .bytes(let bytes) where !bytes.isEmpty:
-            return bytes.withUnsafeBytes(body)
-        case .text(let text) where !text.isEmpty:
-            // A native string's bytes are read where they are; only a bridged one is copied to be made contiguous.
-            if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
-                return result
-            }
-            var contiguous = text
-            return contiguous.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        default:
-            return Swift.withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
+        case .bytes(let bytes): Self.withBytes(of: bytes, body)
+        case .text(let text): Self.withUTF8(of: text, body)
         }
+    }
+
+    /// Calls `body` with an array's bytes in place (non-null when empty).
+    static func withBytes<T>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        bytes.isEmpty ? withEmptyBytes(body) : bytes.withUnsafeBytes(body)
+    }
+
+    /// Calls `body` with a string's UTF-8 in place (non-null when empty). A native string's bytes are read where
+    /// they are; only a bridged one is copied to be made contiguous.
+    static func withUTF8<T>(of text: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        guard !text.isEmpty else { return withEmptyBytes(body) }
+        if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        var contiguous = text
+        return contiguous.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func withEmptyBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        Swift.withUnsafeBytes(of: UInt8(0)) { body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
     }
 }
 

@@ -104,22 +104,41 @@ public final class KafkaProducer: Sendable {
 
     /// Produces `count` records in order, each built by `message` when its turn comes, so that no array of them
     /// need exist; waits for every delivery report.
-    /// - Parameter message: called once per index, from 0 to `count - 1` in order.
+    /// - Parameter message: called for each index, from 0 to `count - 1` in order (again for an index whose
+    ///   record had to wait for queue space).
     /// - Returns: one result per record, in order.
     public func send(
         count: Int, _ message: (Int) -> KafkaProducerMessage
     ) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await send(count: count) { index, writer in writer.produce(message(index)) }
+    }
+
+    /// Produces `count` records in order, each queued from its parts by `records` when its turn comes (see
+    /// ``KafkaRecordWriter``); waits for every delivery report.
+    /// - Parameter records: queues record `index` with one `produce` call on the writer; called for each index
+    ///   from 0 to `count - 1` in order, and again for an index whose record had to wait for queue space.
+    /// - Returns: one result per record, in order.
+    public func send(
+        count: Int, records: (_ index: Int, _ writer: inout KafkaRecordWriter) -> Void
+    ) async -> [Result<KafkaDeliveryReport, KafkaError>] {
         let batch = DeliveryBatch(count: count)
+        var writer = KafkaRecordWriter(client: client, batch: batch)
         for index in 0..<count {
-            let message = message(index)
             while true {
-                // A fresh retain per attempt: a record librdkafka did not take gives its opaque back.
-                let outcome = enqueue(message, opaque: batch.opaque(forRecord: index, topic: message.topic))
-                if case .queueFull = outcome {
+                writer.index = index
+                writer.outcome = nil
+                records(index, &writer)
+                switch writer.outcome {
+                case .queueFull:
                     await waitForQueueSpace()
                     continue
+                case .failed(let error):
+                    batch.complete(index, .failure(error))
+                case nil:
+                    batch.complete(index, .failure(KafkaError(code: .produce, reason: "no record given to produce")))
+                case .enqueued:
+                    break
                 }
-                if case .failed(let error) = outcome { batch.complete(index, .failure(error)) }
                 break
             }
         }
@@ -192,43 +211,6 @@ public final class KafkaProducer: Sendable {
         return await pollThreadFinished.wait(timeout: timeout)
     }
 
-    private enum EnqueueOutcome {
-        case enqueued
-        case queueFull
-        case failed(KafkaError)
-    }
-
-    /// Queues one record; `opaque` (retained by ``DeliveryBatch/opaque(forRecord:)``) is released here unless
-    /// librdkafka took the record, in which case its delivery report releases it.
-    private func enqueue(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer) -> EnqueueOutcome {
-        let error: rd_kafka_resp_err_t
-        do {
-            error = try client.withHandle { handle in
-                let headers = Self.makeHeaders(message.headers)
-                // `withCString`, not a String passed as a C string: that copies a small string to the heap.
-                let error = message.topic.withCString { topic in
-                    message.keyBytes.withUnsafeBytes { key in
-                        message.valueBytes.withUnsafeBytes { value in
-                            lt_produce(
-                                handle, topic, message.partition ?? lt_partition_unassigned(),
-                                key.baseAddress, key.count, value.baseAddress, value.count, headers, opaque)
-                        }
-                    }
-                }
-                // librdkafka owns the headers only when the produce call succeeded.
-                if error != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
-                return error
-            }
-        } catch {
-            DeliveryBatch.release(opaque)
-            return .failed(error)
-        }
-        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return .enqueued }
-        DeliveryBatch.release(opaque)
-        if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
-        return .failed(KafkaError(code: .produce, responseError: error))
-    }
-
     private func waitForQueueSpace() async {
         await withCheckedContinuation { continuation in
             let isStopped = state.withLock { state in
@@ -237,22 +219,6 @@ public final class KafkaProducer: Sendable {
             }
             if isStopped { continuation.resume() }
         }
-    }
-
-    /// The headers as a librdkafka list, each read in place (iterating the array copied each header, retaining and
-    /// releasing its name and value).
-    private static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
-        guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
-        headers.withUnsafeBufferPointer { headers in
-            for index in headers.indices {
-                headers[index].name.withCString { name in
-                    headers[index].valueBytes.withUnsafeBytes { value in
-                        _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
-                    }
-                }
-            }
-        }
-        return list
     }
 }
 

@@ -25,33 +25,28 @@ extension OutboxRecord {
         stride(from: 0, to: headers.count - 1, by: 2).map { (headers[$0], headers[$0 + 1]) }
     }
 
-    /// Extra headers given as name, value, name, value… by name (the last value of a repeated name).
-    static func extraHeaders(_ headers: [String]) -> [String: String] {
-        headers.isEmpty ? [:] : Dictionary(headerPairs(headers), uniquingKeysWith: { $1 })
+    /// Extra headers given as name, value, name, value…, one per name (the last value of a repeated name).
+    static func extraHeaders(_ headers: [String]) -> [(name: String, value: String)] {
+        headers.isEmpty
+            ? [] : Dictionary(headerPairs(headers), uniquingKeysWith: { $1 }).map { (name: $0.key, value: $0.value) }
     }
 
-    /// A record's message as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
-    /// `ce_source`, `correlation_id` when there is one, then the extra headers sorted by name.
-    static func publishedMessage(
+    /// Queues a record as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
+    /// `ce_source`, `correlation_id` when there is one, then the extra headers (name, value pairs) sorted by name.
+    static func produce(
         topic: String, key: String, eventID: String, type: String, payload: [UInt8], correlationID: String?,
-        extraHeaders: [String: String]
-    ) -> KafkaProducerMessage {
-        var headers: [KafkaHeader] = []
-        headers.reserveCapacity(4 + extraHeaders.count)
-        headers.append(KafkaHeader(name: "ce_id", string: eventID))
-        headers.append(KafkaHeader(name: "ce_type", string: type))
-        headers.append(sourceHeader)
-        if let correlationID {
-            headers.append(KafkaHeader(name: "correlation_id", string: correlationID))
-        }
-        if !extraHeaders.isEmpty {
-            headers += extraHeaders.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, string: $0.value) }
-        }
-        return KafkaProducerMessage(topic: topic, key: key, value: payload, headers: headers)
+        extraHeaders: [(name: String, value: String)], into writer: inout KafkaRecordWriter
+    ) {
+        writer.produce(
+            topic: topic, key: key, value: payload, headerCount: 4 + extraHeaders.count,
+            headers: { headers in
+                headers.add("ce_id", eventID)
+                headers.add("ce_type", type)
+                headers.add("ce_source", "/lienthong")
+                if let correlationID { headers.add("correlation_id", correlationID) }
+                for header in extraHeaders.sorted(by: { $0.name < $1.name }) { headers.add(header.name, header.value) }
+            })
     }
-
-    /// Every record's `ce_source` header (made once, not per record).
-    private static let sourceHeader = KafkaHeader(name: "ce_source", string: "/lienthong")
 }
 
 /// The records of one `outbox_batch` row, as positions in its transaction's records (shared, never copied).
@@ -67,16 +62,15 @@ struct OutboxRowRecords {
 
     var count: Int { positions.count }
 
-    /// The message a relay publishes for the row's record `index`: headers `ce_id`, `ce_type`, `ce_source`,
-    /// `correlation_id` when there is one, then the extra headers sorted by name. Read field by field (a record
-    /// taken whole is copied, every field retained and released).
-    func message(at index: Int) -> KafkaProducerMessage {
+    /// Queues the row's record `index` as a relay publishes it (``OutboxRecord/produce(topic:key:eventID:type:payload:correlationID:extraHeaders:into:)``).
+    /// Read field by field (a record taken whole is copied, every field retained and released).
+    func produce(_ index: Int, into writer: inout KafkaRecordWriter) {
         let position = positions[positions.startIndex + index]
-        return OutboxRecord.publishedMessage(
+        OutboxRecord.produce(
             topic: records[position].topic, key: records[position].key, eventID: records[position].eventID,
             type: records[position].type, payload: records[position].payload,
             correlationID: records[position].correlationID,
-            extraHeaders: OutboxRecord.extraHeaders(records[position].headers))
+            extraHeaders: OutboxRecord.extraHeaders(records[position].headers), into: &writer)
     }
 }
 

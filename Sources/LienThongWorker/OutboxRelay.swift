@@ -81,15 +81,15 @@ public final class OutboxRelay: Sendable {
             createdAt.append(contentsOf: repeatElement(row.createdAt, count: records.count))
         }
 
-        /// The message of the round's record `index`.
-        func message(at index: Int) -> KafkaProducerMessage {
+        /// Queues the round's record `index`.
+        func produce(_ index: Int, into writer: inout KafkaRecordWriter) {
             // The last row starting at or before `index` (rows are few: a binary search of their starts).
             var (low, high) = (0, rowStarts.count)
             while high - low > 1 {
                 let middle = (low + high) / 2
                 if rowStarts[middle] <= index { low = middle } else { high = middle }
             }
-            return rowRecords[low].message(at: index - rowStarts[low])
+            rowRecords[low].produce(index - rowStarts[low], into: &writer)
         }
     }
 
@@ -141,7 +141,7 @@ public final class OutboxRelay: Sendable {
             try await connection.run { Self.releaseShards(in: $0) }
             return 0
         }
-        let results = await producer.send(count: records.rows.count, records.message(at:))
+        let results = await producer.send(count: records.rows.count, records: records.produce)
         // Only rows whose records were all confirmed are marked, and none after an unmarked row of the same shard:
         // those go out again behind it next round (same event ids), so a dossier's records are never seen out of
         // order.
@@ -317,11 +317,11 @@ private enum RowRecords {
         }
     }
 
-    /// The message of the row's record `index`.
-    func message(at index: Int) -> KafkaProducerMessage {
+    /// Queues the row's record `index`.
+    func produce(_ index: Int, into writer: inout KafkaRecordWriter) {
         switch self {
-        case .remembered(let records): records.message(at: index)
-        case .stored(let row): row.message(at: index)
+        case .remembered(let records): records.produce(index, into: &writer)
+        case .stored(let row): row.produce(index, into: &writer)
         }
     }
 }
@@ -352,19 +352,19 @@ private struct StoredOutboxRow {
         guard counts.allSatisfy({ $0 == topics.count }) else { throw OutboxRelayError.malformedRow(id) }
     }
 
-    func message(at index: Int) -> KafkaProducerMessage {
-        OutboxRecord.publishedMessage(
+    func produce(_ index: Int, into writer: inout KafkaRecordWriter) {
+        OutboxRecord.produce(
             topic: topics[index], key: keys[index], eventID: eventIDs[index], type: eventTypes[index],
             payload: payloads[index].bytes, correlationID: correlationIDs[index],
-            extraHeaders: Self.extraHeaders(extraHeaders[index]))
+            extraHeaders: Self.extraHeaders(extraHeaders[index]), into: &writer)
     }
 
     /// The stored extra headers (a JSON object of strings).
-    private static func extraHeaders(_ json: PostgresJSONB) -> [String: String] {
+    private static func extraHeaders(_ json: PostgresJSONB) -> [(name: String, value: String)] {
         guard json.utf8.count > 2,
             let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-        else { return [:] }
-        return object
+        else { return [] }
+        return object.map { (name: $0.key, value: $0.value) }
     }
 }
 

@@ -111,6 +111,13 @@ struct OutboxRelayTests {
             }
             let refused = try #require(byID["m3"]?.first)
             #expect(refused.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "error_class", "reason"])
+            // The whole header contract: the CloudEvents three, the correlation id, then the extras sorted by name.
+            let correlated = try #require(byID["m0"]?.first)
+            #expect(
+                correlated.headers.map { "\($0.name)=\(String(decoding: $0.value ?? [], as: UTF8.self))" } == [
+                    "ce_id=m0", "ce_type=vn.gov.lienthong.dossier.status", "ce_source=/lienthong",
+                    "correlation_id=corr-0", "error_class=refused", "reason=refused 0",
+                ])
         }
     }
 

@@ -1,0 +1,140 @@
+internal import CRdKafka
+
+/// Queues the records of one ``KafkaProducer/send(count:records:)``, one at a time, from their parts.
+///
+/// Each part is read where it is and copied by librdkafka, so no ``KafkaProducerMessage`` is built per record
+/// (an array of headers, and every field retained, then released).
+public struct KafkaRecordWriter: ~Copyable {
+    private let client: RDKafkaClient
+    private let batch: DeliveryBatch
+    /// The record the next `produce` queues.
+    var index = 0
+    /// What the last `produce` did (nil: not called).
+    var outcome: EnqueueOutcome?
+
+    init(client: RDKafkaClient, batch: DeliveryBatch) {
+        self.client = client
+        self.batch = batch
+    }
+
+    /// Queues the record from its parts: the partitioner hashes `key` (nil: a null key), and `headers` adds its
+    /// headers, in order (`headerCount` of them, the list's initial size).
+    public mutating func produce(
+        topic: String, key: String?, value: [UInt8], headerCount: Int, headers: (inout KafkaHeaderList) -> Void
+    ) {
+        let opaque = batch.opaque(forRecord: index, topic: topic)
+        outcome = Self.enqueue(client: client, opaque: opaque, headerCount: headerCount, headers: headers) {
+            handle, list in
+            // `withCString`, not a String passed as a C string: that copies a small string to the heap.
+            topic.withCString { topic in
+                Self.withKey(key) { key in
+                    KafkaBytes.withBytes(of: value) { value in
+                        lt_produce(
+                            handle, topic, lt_partition_unassigned(), key.baseAddress, key.count, value.baseAddress,
+                            value.count, list, opaque)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a record built as a message.
+    public mutating func produce(_ message: borrowing KafkaProducerMessage) {
+        let opaque = batch.opaque(forRecord: index, topic: message.topic)
+        outcome = Self.enqueue(
+            client: client, opaque: opaque, headerCount: message.headers.count,
+            headers: { list in
+                for index in message.headers.indices {
+                    list.add(message.headers[index].name, bytes: message.headers[index].valueBytes)
+                }
+            }
+        ) { handle, list in
+            message.topic.withCString { topic in
+                message.keyBytes.withUnsafeBytes { key in
+                    message.valueBytes.withUnsafeBytes { value in
+                        lt_produce(
+                            handle, topic, message.partition ?? lt_partition_unassigned(), key.baseAddress,
+                            key.count, value.baseAddress, value.count, list, opaque)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func withKey<T>(_ key: String?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        guard let key else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return KafkaBytes.withUTF8(of: key, body)
+    }
+
+    /// Builds the headers and queues the record with `produce`. The opaque is given back here unless librdkafka
+    /// took the record (its delivery report gives it back then), and librdkafka owns the headers only then.
+    private static func enqueue(
+        client: RDKafkaClient, opaque: UnsafeMutableRawPointer, headerCount: Int,
+        headers: (inout KafkaHeaderList) -> Void,
+        produce: (OpaquePointer, OpaquePointer?) -> rd_kafka_resp_err_t
+    ) -> EnqueueOutcome {
+        let error: rd_kafka_resp_err_t
+        do {
+            error = try client.withHandle { handle in
+                var list = KafkaHeaderList(capacity: headerCount)
+                headers(&list)
+                let error = produce(handle, list.pointer)
+                if error != RD_KAFKA_RESP_ERR_NO_ERROR, let pointer = list.pointer { rd_kafka_headers_destroy(pointer) }
+                return error
+            }
+        } catch {
+            DeliveryBatch.release(opaque)
+            return .failed(error)
+        }
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return .enqueued }
+        DeliveryBatch.release(opaque)
+        if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
+        return .failed(KafkaError(code: .produce, responseError: error))
+    }
+}
+
+/// The headers of one record being queued, added in order (librdkafka copies the names and values).
+public struct KafkaHeaderList: ~Copyable {
+    /// librdkafka's list, made at the first header.
+    private(set) var pointer: OpaquePointer?
+    private let capacity: Int
+
+    /// A list for about `capacity` headers.
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds a header with a UTF-8 string value.
+    public mutating func add(_ name: String, _ value: String) {
+        let list = makeList()
+        name.withCString { name in
+            KafkaBytes.withUTF8(of: value) { value in
+                _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
+            }
+        }
+    }
+
+    /// Adds a header whose value is given as bytes (nil: a null value).
+    mutating func add(_ name: String, bytes: KafkaBytes?) {
+        let list = makeList()
+        name.withCString { name in
+            bytes.withUnsafeBytes { value in
+                _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
+            }
+        }
+    }
+
+    private mutating func makeList() -> OpaquePointer {
+        if let pointer { return pointer }
+        let list = rd_kafka_headers_new(max(capacity, 1))!
+        pointer = list
+        return list
+    }
+}
+
+/// What queueing one record did.
+enum EnqueueOutcome {
+    case enqueued
+    case queueFull
+    case failed(KafkaError)
+}
