@@ -135,7 +135,7 @@ public final class KafkaProducer: Sendable {
                 case .failed(let error):
                     batch.complete(index, .failure(error))
                 case nil:
-                    batch.complete(index, .failure(KafkaError(code: .produce, reason: "no record given to produce")))
+                    preconditionFailure("send(count:records:) queues each record with one produce call")
                 case .enqueued:
                     break
                 }

@@ -1,6 +1,7 @@
 internal import CRdKafka
 
-/// Queues the records of one ``KafkaProducer/send(count:records:)``, one at a time, from their parts.
+/// Queues the records of one ``KafkaProducer/send(count:records:)``, one at a time, from their parts: one
+/// `produce` call per record (another traps, as does none).
 ///
 /// Each part is read where it is and copied by librdkafka, so no ``KafkaProducerMessage`` is built per record
 /// (an array of headers, and every field retained, then released).
@@ -22,6 +23,7 @@ public struct KafkaRecordWriter: ~Copyable {
     public mutating func produce(
         topic: String, key: String?, value: [UInt8], headerCount: Int, headers: (inout KafkaHeaderList) -> Void
     ) {
+        precondition(outcome == nil, "one produce call per record")
         let opaque = batch.opaque(forRecord: index, topic: topic)
         outcome = Self.enqueue(client: client, opaque: opaque, headerCount: headerCount, headers: headers) {
             handle, list in
@@ -40,6 +42,7 @@ public struct KafkaRecordWriter: ~Copyable {
 
     /// Queues a record built as a message.
     public mutating func produce(_ message: borrowing KafkaProducerMessage) {
+        precondition(outcome == nil, "one produce call per record")
         let opaque = batch.opaque(forRecord: index, topic: message.topic)
         outcome = Self.enqueue(
             client: client, opaque: opaque, headerCount: message.headers.count,
