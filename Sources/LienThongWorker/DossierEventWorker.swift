@@ -123,12 +123,43 @@ public final class DossierEventWorker: Sendable {
     /// that fails is already a dead letter.
     private func decode(_ batch: [KafkaMessage]) -> [LaneShare] {
         var shares = Array(repeating: LaneShare(), count: connections.count)
-        for message in batch where consumer.owns(message) {
-            let lane = Int(message.partition) % connections.count
-            shares[lane].items.append(decodedItem(message))
-            shares[lane].messages.append(message)
+        for index in ownedIndices(of: batch, excludingAbandoned: false) {
+            let lane = Int(batch[index].partition) % connections.count
+            shares[lane].items.append(decodedItem(batch[index]))
+            shares[lane].messages.append(batch[index])
         }
         return shares
+    }
+
+    /// The indices of the records this worker still owns (and, `excludingAbandoned`, of partitions no lane
+    /// abandoned). Asked once per run of records of one partition and generation, not per record: each ask takes
+    /// a lock, and a loop over the records copied each one.
+    private func ownedIndices(of messages: [KafkaMessage], excludingAbandoned: Bool) -> [Int] {
+        Self.keptIndices(
+            count: messages.count,
+            isSameRun: { Self.haveOneOwner(messages, $0, $1) },
+            isKept: { index in
+                consumer.owns(messages[index]) && !(excludingAbandoned && abandoned.contains(messages[index]))
+            })
+    }
+
+    /// Whether two records share their owner: the same partition, fetched in the same assignment generation.
+    static func haveOneOwner(_ messages: [KafkaMessage], _ first: Int, _ second: Int) -> Bool {
+        messages[first].assignmentGeneration == messages[second].assignmentGeneration
+            && messages[first].topicPartition == messages[second].topicPartition
+    }
+
+    /// The indices in `0..<count` that `isKept` accepts, asking it only at the first index of each run: an index
+    /// that `isSameRun(previous, index)` joins to the one before shares that one's verdict.
+    static func keptIndices(count: Int, isSameRun: (Int, Int) -> Bool, isKept: (Int) -> Bool) -> [Int] {
+        var indices: [Int] = []
+        indices.reserveCapacity(count)
+        var isRunKept = false
+        for index in 0..<count {
+            if index == 0 || !isSameRun(index - 1, index) { isRunKept = isKept(index) }
+            if isRunKept { indices.append(index) }
+        }
+        return indices
     }
 
     private func decodedItem(_ message: KafkaMessage) -> BatchItem {
@@ -150,9 +181,7 @@ public final class DossierEventWorker: Sendable {
     /// they were decoded are left to their new owner, and so are records behind a share this lane abandoned: a
     /// stored position must never pass a record that was not written.
     private func writeLane(_ share: LaneShare, lane: Int) async {
-        let kept = share.messages.indices.filter {
-            consumer.owns(share.messages[$0]) && !abandoned.contains(share.messages[$0])
-        }
+        let kept = ownedIndices(of: share.messages, excludingAbandoned: true)
         let current = kept.count == share.messages.count ? share : share.subset(kept)
         guard !current.messages.isEmpty else { return }
         let (messages, items) = (current.messages, current.items)

@@ -44,6 +44,7 @@ extension OutboxRecord {
                 headers.add("ce_type", type)
                 headers.add("ce_source", "/lienthong")
                 if let correlationID { headers.add("correlation_id", correlationID) }
+                guard !extraHeaders.isEmpty else { return }  // most records: no sort, no array
                 for header in extraHeaders.sorted(by: { $0.name < $1.name }) { headers.add(header.name, header.value) }
             })
     }
