@@ -23,76 +23,73 @@ public struct KafkaRecordWriter: ~Copyable {
     public mutating func produce(
         topic: String, key: String?, value: [UInt8], headerCount: Int, headers: (inout KafkaHeaderList) -> Void
     ) {
-        precondition(outcome == nil, "one produce call per record")
-        let opaque = batch.opaque(forRecord: index, topic: topic)
-        outcome = Self.enqueue(client: client, opaque: opaque, headerCount: headerCount, headers: headers) {
-            handle, list in
-            // `withCString`, not a String passed as a C string: that copies a small string to the heap.
-            topic.withCString { topic in
-                Self.withKey(key) { key in
-                    KafkaBytes.withBytes(of: value) { value in
-                        lt_produce(
-                            handle, topic, lt_partition_unassigned(), key.baseAddress, key.count, value.baseAddress,
-                            value.count, list, opaque)
-                    }
-                }
-            }
-        }
+        produce(
+            topic: topic, partition: nil, headerCount: headerCount, headers: headers,
+            key: { body in
+                guard let key else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                return KafkaBytes.withUTF8(of: key, body)
+            },
+            value: { KafkaBytes.withBytes(of: value, $0) })
     }
 
     /// Queues a record built as a message.
     public mutating func produce(_ message: borrowing KafkaProducerMessage) {
-        precondition(outcome == nil, "one produce call per record")
-        let opaque = batch.opaque(forRecord: index, topic: message.topic)
-        outcome = Self.enqueue(
-            client: client, opaque: opaque, headerCount: message.headers.count,
+        produce(
+            topic: message.topic, partition: message.partition, headerCount: message.headers.count,
             headers: { list in
                 for index in message.headers.indices {
                     list.add(message.headers[index].name, bytes: message.headers[index].valueBytes)
                 }
-            }
-        ) { handle, list in
-            message.topic.withCString { topic in
-                message.keyBytes.withUnsafeBytes { key in
-                    message.valueBytes.withUnsafeBytes { value in
-                        lt_produce(
-                            handle, topic, message.partition ?? lt_partition_unassigned(), key.baseAddress,
-                            key.count, value.baseAddress, value.count, list, opaque)
-                    }
-                }
-            }
-        }
+            },
+            key: { message.keyBytes.withUnsafeBytes($0) }, value: { message.valueBytes.withUnsafeBytes($0) })
     }
 
-    private static func withKey<T>(_ key: String?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-        guard let key else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        return KafkaBytes.withUTF8(of: key, body)
-    }
+    /// Calls its argument with a field's bytes, read in place.
+    private typealias FieldBytes = ((UnsafeRawBufferPointer) -> rd_kafka_resp_err_t) -> rd_kafka_resp_err_t
 
-    /// Builds the headers and queues the record with `produce`. The opaque is given back here unless librdkafka
-    /// took the record (its delivery report gives it back then), and librdkafka owns the headers only then.
-    private static func enqueue(
-        client: RDKafkaClient, opaque: UnsafeMutableRawPointer, headerCount: Int,
-        headers: (inout KafkaHeaderList) -> Void,
-        produce: (OpaquePointer, OpaquePointer?) -> rd_kafka_resp_err_t
-    ) -> EnqueueOutcome {
+    /// Builds the headers and queues the record. The opaque (a fresh retain of the batch) is given back here unless
+    /// librdkafka took the record (its delivery report gives it back then), and librdkafka owns the headers only
+    /// then.
+    private mutating func produce(
+        topic: String, partition: Int32?, headerCount: Int, headers: (inout KafkaHeaderList) -> Void,
+        key: FieldBytes, value: FieldBytes
+    ) {
+        precondition(outcome == nil, "one produce call per record")
+        let opaque = batch.opaque(forRecord: index, topic: topic)
         let error: rd_kafka_resp_err_t
         do {
             error = try client.withHandle { handle in
                 var list = KafkaHeaderList(capacity: headerCount)
                 headers(&list)
-                let error = produce(handle, list.pointer)
+                // `withCString`, not a String passed as a C string: that copies a small string to the heap.
+                // (`value` is used inside `key`'s argument: the compiler needs to be told it does not escape.)
+                let error = withoutActuallyEscaping(value) { value in
+                    topic.withCString { topic in
+                        key { key in
+                            value { value in
+                                lt_produce(
+                                    handle, topic, partition ?? lt_partition_unassigned(), key.baseAddress, key.count,
+                                    value.baseAddress, value.count, list.pointer, opaque)
+                            }
+                        }
+                    }
+                }
                 if error != RD_KAFKA_RESP_ERR_NO_ERROR, let pointer = list.pointer { rd_kafka_headers_destroy(pointer) }
                 return error
             }
         } catch {
             DeliveryBatch.release(opaque)
-            return .failed(error)
+            outcome = .failed(error)
+            return
         }
-        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return .enqueued }
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            outcome = .enqueued
+            return
+        }
         DeliveryBatch.release(opaque)
-        if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
-        return .failed(KafkaError(code: .produce, responseError: error))
+        outcome =
+            error == RD_KAFKA_RESP_ERR__QUEUE_FULL
+            ? .queueFull : .failed(KafkaError(code: .produce, responseError: error))
     }
 }
 
@@ -109,21 +106,18 @@ public struct KafkaHeaderList: ~Copyable {
 
     /// Adds a header with a UTF-8 string value.
     public mutating func add(_ name: String, _ value: String) {
-        let list = makeList()
-        name.withCString { name in
-            KafkaBytes.withUTF8(of: value) { value in
-                _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
-            }
-        }
+        add(name) { KafkaBytes.withUTF8(of: value, $0) }
     }
 
     /// Adds a header whose value is given as bytes (nil: a null value).
     mutating func add(_ name: String, bytes: KafkaBytes?) {
+        add(name) { bytes.withUnsafeBytes($0) }
+    }
+
+    private mutating func add(_ name: String, value: ((UnsafeRawBufferPointer) -> Void) -> Void) {
         let list = makeList()
         name.withCString { name in
-            bytes.withUnsafeBytes { value in
-                _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count)
-            }
+            value { value in _ = rd_kafka_header_add(list, name, -1, value.baseAddress, value.count) }
         }
     }
 

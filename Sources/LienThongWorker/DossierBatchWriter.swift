@@ -177,18 +177,17 @@ private struct BatchApplication {
         let event = consumed.event
         let code = event.subject.rawValue
         let index = dossiers.index(forKey: code)
-        // Moved out of the dictionary (read in place there, each field read copied the whole dossier first) and
-        // back in on every path.
+        // Moved out of the dictionary (read in place there, each field read copied the whole dossier first). An
+        // event that changes it moves it on and writes it back; on every other path it goes back as it was.
         var stored = index.flatMap { dossiers.values[$0].take() }
+        defer { if let index, let unchanged = stored.take() { dossiers.values[index] = unchanged } }
         let storedState = stored?.state
         let dossierEvent = event.dossierEvent  // built by its getter: once, not at each use
         switch DossierStateMachine.apply(dossierEvent, to: storedState) {
         case .failure(.duplicate):
-            if let index { dossiers.values[index] = stored }
             record(consumed, outcome: "duplicate", reason: "duplicate_version", wasHeld: wasHeld)
             return .duplicate
         case .failure(.versionGap(_, let received)):
-            if let index { dossiers.values[index] = stored }
             guard held[code]?[received] == nil else {
                 record(consumed, outcome: "duplicate", reason: "duplicate_version", wasHeld: wasHeld)
                 return .duplicate
@@ -196,7 +195,6 @@ private struct BatchApplication {
             held[code, default: [:]][received] = HeldEvent(consumed: consumed, isStored: false)
             return .held
         case .failure(let rejection):
-            if let index { dossiers.values[index] = stored }
             record(consumed, outcome: "rejected", reason: rejection.reason, wasHeld: wasHeld)
             deadLetter(consumed, errorClass: "invalid_transition", reason: rejection.reason)
             return .rejected(rejection)
@@ -217,7 +215,6 @@ private struct BatchApplication {
                     state: storedState)
                 switch router.route(request) {
                 case .rejected(let reason):
-                    if let index { dossiers.values[index] = stored }
                     record(consumed, outcome: "rejected", reason: reason, wasHeld: wasHeld)
                     deadLetter(consumed, errorClass: "unroutable", reason: reason)
                     return .deadLettered(reason: reason)

@@ -25,17 +25,16 @@ extension OutboxRecord {
         stride(from: 0, to: headers.count - 1, by: 2).map { (headers[$0], headers[$0 + 1]) }
     }
 
-    /// Extra headers given as name, value, name, value…, one per name (the last value of a repeated name).
-    static func extraHeaders(_ headers: [String]) -> [(name: String, value: String)] {
-        headers.isEmpty
-            ? [] : Dictionary(headerPairs(headers), uniquingKeysWith: { $1 }).map { (name: $0.key, value: $0.value) }
+    /// Extra headers given as name, value, name, value… by name (the last value of a repeated name).
+    static func extraHeaders(_ headers: [String]) -> [String: String] {
+        headers.isEmpty ? [:] : Dictionary(headerPairs(headers), uniquingKeysWith: { $1 })
     }
 
     /// Queues a record as every relay publishes it, from memory or from the table: headers `ce_id`, `ce_type`,
-    /// `ce_source`, `correlation_id` when there is one, then the extra headers (name, value pairs) sorted by name.
+    /// `ce_source`, `correlation_id` when there is one, then the extra headers sorted by name.
     static func produce(
         topic: String, key: String, eventID: String, type: String, payload: [UInt8], correlationID: String?,
-        extraHeaders: [(name: String, value: String)], into writer: inout KafkaRecordWriter
+        extraHeaders: [String: String], into writer: inout KafkaRecordWriter
     ) {
         writer.produce(
             topic: topic, key: key, value: payload, headerCount: 4 + extraHeaders.count,
@@ -45,7 +44,7 @@ extension OutboxRecord {
                 headers.add("ce_source", "/lienthong")
                 if let correlationID { headers.add("correlation_id", correlationID) }
                 guard !extraHeaders.isEmpty else { return }  // most records: no sort, no array
-                for header in extraHeaders.sorted(by: { $0.name < $1.name }) { headers.add(header.name, header.value) }
+                for header in extraHeaders.sorted(by: { $0.key < $1.key }) { headers.add(header.key, header.value) }
             })
     }
 }

@@ -360,11 +360,11 @@ private struct StoredOutboxRow {
     }
 
     /// The stored extra headers (a JSON object of strings).
-    private static func extraHeaders(_ json: PostgresJSONB) -> [(name: String, value: String)] {
+    private static func extraHeaders(_ json: PostgresJSONB) -> [String: String] {
         guard json.utf8.count > 2,
             let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
-        else { return [] }
-        return object.map { (name: $0.key, value: $0.value) }
+        else { return [:] }
+        return object
     }
 }
 
