@@ -225,17 +225,19 @@ public final class KafkaProducer: Sendable {
 /// The results of one ``KafkaProducer`` send of several records, filled by delivery reports.
 ///
 /// Each record's librdkafka opaque points into one buffer of slots allocated with the batch (its index, its topic
-/// and the batch), instead of an object per record.
+/// and the batch), instead of an object per record; each report writes its record's result into a second buffer,
+/// moved into the array handed out once every record has one (an array of placeholder results, each overwritten,
+/// copied and destroyed an error per record).
 final class DeliveryBatch: @unchecked Sendable {
     // Unchecked: a slot (and `initializedSlots`) is written only by the sender, before the slot's record is
     // produced, and read afterwards by that record's delivery report (librdkafka's queues order the two) and by
-    // `deinit` (after the last report released the batch); `state` is behind its mutex.
+    // `deinit` (after the last report released the batch). A result is written once, by its record's report or by
+    // the sender when the produce failed, before that record is counted off `state.remaining` under the mutex; the
+    // results are read (moved out) only by whoever saw `remaining` reach 0 under the same mutex.
     private struct State {
-        /// Each record's result; ``unreported`` until its report comes (the reports fill every one before the
-        /// results are handed out). Not optional: the array is handed out as it is, without a copy of each result.
-        var results: [Result<KafkaDeliveryReport, KafkaError>]
         var remaining: Int
         var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
+        var isHandedOut = false
     }
 
     private struct Slot {
@@ -244,24 +246,29 @@ final class DeliveryBatch: @unchecked Sendable {
         let topic: String
     }
 
+    private let count: Int
     private let state: Mutex<State>
     private let slots: UnsafeMutablePointer<Slot>
     /// How many slots ``opaque(forRecord:topic:)`` initialised (the first ones, in order).
     private var initializedSlots = 0
+    private let results: UnsafeMutablePointer<Result<KafkaDeliveryReport, KafkaError>>
 
     /// A batch of `count` records.
     init(count: Int) {
-        state = Mutex(State(results: Array(repeating: .failure(Self.unreported), count: count), remaining: count))
+        self.count = count
+        state = Mutex(State(remaining: count))
         slots = .allocate(capacity: count)
+        results = .allocate(capacity: count)
     }
 
     deinit {
         slots.deinitialize(count: initializedSlots)
         slots.deallocate()
+        // Every result is in by now: a record holds the batch until its result is. They were moved out unless
+        // nobody asked for them.
+        if !state.withLock({ $0.isHandedOut }) { results.deinitialize(count: count) }
+        results.deallocate()
     }
-
-    /// The placeholder of a result whose report has not come yet (never handed out).
-    private static let unreported = KafkaError(code: .delivery, reason: "no delivery report yet")
 
     /// The opaque to produce record `index` (the next one) with: it retains the batch until its report (or
     /// ``release(_:)``).
@@ -282,41 +289,52 @@ final class DeliveryBatch: @unchecked Sendable {
     /// Serves one delivery report (on the producer's poll thread).
     static func complete(_ message: UnsafePointer<rd_kafka_message_t>) {
         guard let opaque = message.pointee._private else { return }
-        let slot = opaque.assumingMemoryBound(to: Slot.self).pointee
-        let batch = slot.batch.takeRetainedValue()
+        let slot = opaque.assumingMemoryBound(to: Slot.self)
+        let batch = slot.pointee.batch.takeRetainedValue()
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let partition = KafkaTopicPartition(topic: slot.topic, partition: message.pointee.partition)
+            let partition = KafkaTopicPartition(topic: slot.pointee.topic, partition: message.pointee.partition)
             batch.complete(
-                slot.index, .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
+                slot.pointee.index,
+                .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
         } else {
-            batch.complete(slot.index, .failure(KafkaError(code: .delivery, responseError: error)))
+            batch.complete(slot.pointee.index, .failure(KafkaError(code: .delivery, responseError: error)))
         }
     }
 
+    /// Records the result of record `index`; once per record.
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        let finished = state.withLock {
-            state -> (
-                CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>,
-                [Result<KafkaDeliveryReport, KafkaError>]
-            )? in
-            state.results[index] = result
+        (results + index).initialize(to: result)
+        let waiting = state.withLock {
+            state -> CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>? in
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
             state.continuation = nil
-            return (continuation, state.results)
+            state.isHandedOut = true
+            return continuation
         }
-        if let (continuation, results) = finished { continuation.resume(returning: results) }
+        waiting?.resume(returning: takeResults())
     }
 
     func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
         await withCheckedContinuation { continuation in
-            let results = state.withLock { state -> [Result<KafkaDeliveryReport, KafkaError>]? in
-                guard state.remaining > 0 else { return state.results }
+            let isComplete = state.withLock { state in
+                guard state.remaining > 0 else {
+                    state.isHandedOut = true
+                    return true
+                }
                 state.continuation = continuation
-                return nil
+                return false
             }
-            if let results { continuation.resume(returning: results) }
+            if isComplete { continuation.resume(returning: takeResults()) }
+        }
+    }
+
+    /// Moves every result into an array (called once, after the last one is in).
+    private func takeResults() -> [Result<KafkaDeliveryReport, KafkaError>] {
+        Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let start = buffer.baseAddress { start.moveInitialize(from: results, count: count) }
+            initialized = count
         }
     }
 }

@@ -55,6 +55,45 @@ struct KafkaClientTests {
         await producer.close()
     }
 
+    /// Each result is its own record's, whether librdkafka refused the record at once (too large) or its
+    /// delivery report failed later (no broker within the delivery timeout).
+    @Test(.enabled(if: !TestKafka.usesRealBrokers, "fault injection needs the embedded broker"))
+    func eachResultIsItsRecordsWhenSomeFail() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let cluster = try #require(kafka.embedded)
+        let topic = try await kafka.createTopic("partly-failing", partitions: 1)
+        var configuration = kafka.producerConfiguration()
+        configuration.deliveryTimeout = .seconds(5)
+        configuration.properties["message.max.bytes"] = "2000"
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        _ = try await producer.partitionCount(of: topic)  // no wait for the topic's first lookup
+        let tooLarge = [UInt8](repeating: 0x61, count: 5000)
+        let mixed = await producer.send([
+            KafkaProducerMessage(topic: topic, key: "k", value: "first"),
+            KafkaProducerMessage(topic: topic, key: "k", value: tooLarge),
+            KafkaProducerMessage(topic: topic, key: "k", value: "third"),
+        ])
+        #expect(try mixed[0].get().offset == 0)
+        #expect(throws: KafkaError.self) { try mixed[1].get() }
+        #expect(try mixed[2].get().offset == 1)
+
+        for broker: Int32 in 1...3 { try cluster.setBrokerDown(broker) }
+        let unconfirmed = await producer.send([
+            KafkaProducerMessage(topic: topic, key: "k", value: "while down"),
+            KafkaProducerMessage(topic: topic, key: "k", value: tooLarge),
+        ])
+        for result in unconfirmed {
+            guard case .failure(let error) = result else {
+                Issue.record("no broker, yet \(result)")
+                continue
+            }
+            #expect(error.code == .delivery || error.code == .produce)
+        }
+        for broker: Int32 in 1...3 { try cluster.setBrokerUp(broker) }
+        await producer.close()
+    }
+
     @Test func storedOffsetsSurviveAConsumerRestart() async throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
