@@ -6,7 +6,42 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     /// Creates a type from its OID.
     public init(oid: UInt32) { self.oid = oid }
 
-    public var description: String { "oid \(oid)" }
+    /// The type's name with its OID ("int4 (oid 23)") for the types this module names, otherwise "oid 23".
+    public var description: String {
+        guard let name else { return "oid \(oid)" }
+        return "\(name) (oid \(oid))"
+    }
+
+    /// The type's short name (`int8`, and `int8[]` for an array of it), if it is one of the types below.
+    private var name: String? {
+        switch self {
+        case .bool: "bool"
+        case .bytea: "bytea"
+        case .name: "name"
+        case .int8: "int8"
+        case .int2: "int2"
+        case .int4: "int4"
+        case .text: "text"
+        case .float8: "float8"
+        case .float8Array: "float8[]"
+        case .json: "json"
+        case .bpchar: "bpchar"
+        case .varchar: "varchar"
+        case .timestamp: "timestamp"
+        case .timestamptz: "timestamptz"
+        case .uuid: "uuid"
+        case .jsonb: "jsonb"
+        case .boolArray: "bool[]"
+        case .byteaArray: "bytea[]"
+        case .int4Array: "int4[]"
+        case .textArray: "text[]"
+        case .int8Array: "int8[]"
+        case .timestamptzArray: "timestamptz[]"
+        case .uuidArray: "uuid[]"
+        case .jsonbArray: "jsonb[]"
+        default: nil
+        }
+    }
 
     public static let bool = PostgresDataType(oid: 16)
     public static let bytea = PostgresDataType(oid: 17)

@@ -43,7 +43,7 @@ struct PostgresTypeRoundTripTests {
             let failures: [(PostgresError?, String)] = [
                 (
                     catching { () throws(PostgresError) in _ = try row.decode(Bool.self, at: 0) },
-                    "column answer: cannot decode oid 23 as Bool"
+                    "column answer: cannot decode int4 (oid 23) as Bool"
                 ),
                 (
                     catching { () throws(PostgresError) in _ = try row.decode(String.self, named: "missing") },
@@ -51,7 +51,7 @@ struct PostgresTypeRoundTripTests {
                 ),
                 (
                     catching { () throws(PostgresError) in _ = try row.decode([String].self, at: 2) },
-                    "column numbers: cannot decode oid 1016 as Array<String>"
+                    "column numbers: cannot decode int8[] (oid 1016) as Array<String>"
                 ),
             ]
             for (error, message) in failures {
