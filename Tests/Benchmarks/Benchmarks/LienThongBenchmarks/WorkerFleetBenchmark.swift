@@ -241,7 +241,8 @@ private func runFleet(_ fleet: Fleet, benchmark: Benchmark) async throws {
     benchmark.measurement(workerPeakMemory, usage.map(\.peakResidentKilobytes).max()! / 1024)
     report(
         """
-        \(fleetName): \(throughput) events/s, worker CPU \(cpuMicroseconds / events.count) µs/event\
+        \(fleetName): \(throughput) events/s, \
+        worker CPU \(String(format: "%.1f", Double(cpuMicroseconds) / Double(events.count))) µs/event\
          (librdkafka's own threads \(String(format: "%.1f", Double(librdkafkaMicroseconds) / Double(events.count))))\
         \(relayUsage.map { " (relay process \($0.cpuMicroseconds / events.count), \($0.peakResidentKilobytes / 1024) MB)" } ?? ""), \
         PostgreSQL backends \(postgresMicroseconds > 0 ? "\(postgresMicroseconds / events.count) µs/event" : "not on this machine"), \
