@@ -35,6 +35,37 @@ struct InboundEventContractTests {
         if case .failure(let rejection) = decoder.decode(bytes) { #expect(rejection.reason == expected) }
     }
 
+    /// Every one-byte deletion, replacement and truncation of every valid example is decoded or rejected without a
+    /// trap, and the rejection's class agrees with the JSON: a schema violation exactly when the text itself is
+    /// well-formed JSON within the limits.
+    @Test(arguments: files("valid"))
+    func damagedEventsAreRejectedWithTheRightClass(file: URL) throws {
+        let original = Array(try Data(contentsOf: file))
+        let replacements: [UInt8] = [0x22, 0x5C, 0x7B, 0x7D, 0x2C, 0x31, 0x00, 0xC3]
+        var damaged: [[UInt8]] = []
+        for index in original.indices {
+            var deleted = original
+            deleted.remove(at: index)
+            damaged.append(deleted)
+            damaged.append(Array(original[..<index]))
+            for byte in replacements where byte != original[index] {
+                var replaced = original
+                replaced[index] = byte
+                damaged.append(replaced)
+            }
+        }
+        for bytes in damaged {
+            let isJSON = (try? JSONReader.parse(bytes)) != nil
+            switch decoder.decode(bytes) {
+            case .success: #expect(isJSON, "accepted \(String(decoding: bytes, as: UTF8.self))")
+            case .failure(let rejection):
+                #expect(
+                    (rejection.errorClass == .schemaViolation) == isJSON,
+                    "\(rejection) for \(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+    }
+
     @Test func aReceivedEventDecodesIntoTypedValues() throws {
         let bytes = Array(try Data(contentsOf: examples.appendingPathComponent("valid/dossier-received.json")))
         let event = try decoder.decode(bytes).get()
