@@ -16,6 +16,8 @@ final class PendingBatch: @unchecked Sendable {
     /// them, so the flow control may pause them. Pausing a partition whose fetch has not started yet races
     /// librdkafka's own start of it, which it then drops as outdated (2.0.2), and the partition never fetches.
     private(set) var delivering: Set<KafkaTopicPartition> = []
+    /// The partition of the last record appended (`messages.last` copied the whole record to read it).
+    private var lastPartition: KafkaTopicPartition?
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -25,10 +27,15 @@ final class PendingBatch: @unchecked Sendable {
     var isEmpty: Bool { messages.isEmpty }
     var isFull: Bool { messages.count >= capacity }
 
-    func append(_ message: KafkaMessage, maxWait: Duration) {
+    /// - Parameter message: taken, not copied (a borrowed record was copied into the batch, every field retained,
+    ///   and the caller's released).
+    func append(_ message: consuming KafkaMessage, maxWait: Duration) {
         if messages.isEmpty { deadline = .now + maxWait }
         // Records come in runs per partition: hash the partition once per run, not once per record.
-        if messages.last?.topicPartition != message.topicPartition { delivering.insert(message.topicPartition) }
+        if lastPartition != message.topicPartition {
+            delivering.insert(message.topicPartition)
+            lastPartition = message.topicPartition
+        }
         messages.append(message)
     }
 
@@ -43,6 +50,7 @@ final class PendingBatch: @unchecked Sendable {
     func discard(_ partitions: Set<KafkaTopicPartition>) {
         messages.removeAll { partitions.contains($0.topicPartition) }
         delivering.subtract(partitions)
+        lastPartition = messages.last?.topicPartition
     }
 }
 
