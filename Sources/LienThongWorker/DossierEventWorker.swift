@@ -121,12 +121,21 @@ public final class DossierEventWorker: Sendable {
 
     /// Decodes and validates the records this worker owns, split into the lanes' shares (by partition); a record
     /// that fails is already a dead letter.
-    private func decode(_ batch: [KafkaMessage]) -> [LaneShare] {
+    ///
+    /// The records are moved out of the batch, last first, rather than copied into the shares (each copy retained
+    /// the record's arrays, and releasing the batch released them again).
+    private func decode(_ batch: consuming [KafkaMessage]) -> [LaneShare] {
         var shares = Array(repeating: LaneShare(), count: connections.count)
-        for index in ownedIndices(of: batch, excludingAbandoned: false) {
-            let lane = Int(batch[index].partition) % connections.count
-            shares[lane].items.append(decodedItem(batch[index]))
-            shares[lane].messages.append(batch[index])
+        for index in ownedIndices(of: batch, excludingAbandoned: false).reversed() {
+            batch.removeLast(batch.count - index - 1)  // records this worker no longer owns
+            let message = batch.removeLast()
+            let lane = Int(message.partition) % connections.count
+            shares[lane].items.append(decodedItem(message))
+            shares[lane].messages.append(message)
+        }
+        for lane in shares.indices {
+            shares[lane].items.reverse()
+            shares[lane].messages.reverse()
         }
         return shares
     }
