@@ -73,6 +73,7 @@ public struct JSONDocument: Sendable {
     /// The document's top-level value.
     public var root: Value { Value(token: 0) }
 
+    /// What `value` is.
     public func kind(of value: Value) -> Kind { tokens[value.token].kind }
 
     /// A string's text, decoded; nil for any other kind.
