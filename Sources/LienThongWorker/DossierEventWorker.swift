@@ -121,16 +121,24 @@ public final class DossierEventWorker: Sendable {
 
     /// Decodes and validates the records this worker owns, split into the lanes' shares (by partition); a record
     /// that fails is already a dead letter.
-    ///
-    /// The records are moved out of the batch, last first, rather than copied into the shares (each copy retained
-    /// the record's arrays, and releasing the batch released them again).
     private func decode(_ batch: consuming [KafkaMessage]) -> [LaneShare] {
-        var shares = Array(repeating: LaneShare(), count: connections.count)
-        for index in ownedIndices(of: batch, excludingAbandoned: false).reversed() {
-            batch.removeLast(batch.count - index - 1)  // records this worker no longer owns
+        let owned = ownedIndices(of: batch, excludingAbandoned: false)
+        return Self.laneShares(of: batch, owned: owned, lanes: connections.count, decode: decodedItem)
+            .map { LaneShare(messages: $0.messages, items: $0.items) }
+    }
+
+    /// The records at `owned` (ascending indices into `batch`) split into `lanes` shares by partition, each
+    /// record beside what `decode` made of it, in batch order. The records are moved out of the batch, last first,
+    /// not copied (each copy retained the record's arrays, and releasing the batch released them again).
+    static func laneShares<Item>(
+        of batch: consuming [KafkaMessage], owned: [Int], lanes: Int, decode: (KafkaMessage) -> Item
+    ) -> [(messages: [KafkaMessage], items: [Item])] {
+        var shares = Array(repeating: (messages: [KafkaMessage](), items: [Item]()), count: lanes)
+        for index in owned.reversed() {
+            batch.removeLast(batch.count - index - 1)  // records not owned
             let message = batch.removeLast()
-            let lane = Int(message.partition) % connections.count
-            shares[lane].items.append(decodedItem(message))
+            let lane = Int(message.partition) % lanes
+            shares[lane].items.append(decode(message))
             shares[lane].messages.append(message)
         }
         for lane in shares.indices {

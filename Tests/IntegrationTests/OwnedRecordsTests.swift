@@ -48,4 +48,22 @@ struct OwnedRecordsTests {
         #expect(kept == [2, 3])
         #expect(DossierEventWorker.keptIndices(count: 0, isSameRun: { _, _ in true }, isKept: { _ in true }).isEmpty)
     }
+
+    /// Each lane gets the owned records of its partitions in batch order, each beside what it decoded to (the two
+    /// must line up: a lane that keeps only some of its records takes the same indices of both).
+    @Test func lanesGetTheirPartitionsOwnedRecordsInOrderBesideTheirItems() {
+        let partitions: [Int32] = [0, 1, 1, 2, 3, 0, 2, 1, 3, 0]
+        let batch = partitions.enumerated().map { offset, partition in
+            KafkaMessage(
+                topicPartition: KafkaTopicPartition(topic: "dossier.events", partition: partition),
+                offset: Int64(offset), key: nil, value: [UInt8(offset)])
+        }
+        let owned = [0, 1, 2, 4, 5, 7, 8, 9]  // partition 2 (indices 3 and 6) is no longer owned
+        let shares = DossierEventWorker.laneShares(of: batch, owned: owned, lanes: 2) { "item \($0.offset)" }
+        #expect(shares.map { $0.messages.map(\.offset) } == [[0, 5, 9], [1, 2, 4, 7, 8]])
+        for share in shares {
+            #expect(share.items == share.messages.map { "item \($0.offset)" })
+            #expect(share.messages.allSatisfy { $0.value == [UInt8($0.offset)] })
+        }
+    }
 }
