@@ -121,19 +121,18 @@ public final class DossierEventWorker: Sendable {
 
     /// Decodes and validates the records this worker owns, split into the lanes' shares (by partition); a record
     /// that fails is already a dead letter.
-    private func decode(_ batch: consuming [KafkaMessage]) -> [LaneShare] {
+    private func decode(_ batch: consuming [KafkaMessage]) -> [LaneShare<BatchItem>] {
         let owned = ownedIndices(of: batch, excludingAbandoned: false)
         return Self.laneShares(of: batch, owned: owned, lanes: connections.count, decode: decodedItem)
-            .map { LaneShare(messages: $0.messages, items: $0.items) }
     }
 
     /// The records at `owned` (ascending indices into `batch`) split into `lanes` shares by partition, each
     /// record beside what `decode` made of it, in batch order. The records are moved out of the batch, last first,
     /// not copied (each copy retained the record's arrays, and releasing the batch released them again).
-    static func laneShares<Item>(
+    static func laneShares<Item: Sendable>(
         of batch: consuming [KafkaMessage], owned: [Int], lanes: Int, decode: (KafkaMessage) -> Item
-    ) -> [(messages: [KafkaMessage], items: [Item])] {
-        var shares = Array(repeating: (messages: [KafkaMessage](), items: [Item]()), count: lanes)
+    ) -> [LaneShare<Item>] {
+        var shares = Array(repeating: LaneShare<Item>(), count: lanes)
         for index in owned.reversed() {
             batch.removeLast(batch.count - index - 1)  // records not owned
             let message = batch.removeLast()
@@ -197,7 +196,7 @@ public final class DossierEventWorker: Sendable {
     /// Writes one lane's share of a batch, then stores and commits its offsets. Records of partitions revoked since
     /// they were decoded are left to their new owner, and so are records behind a share this lane abandoned: a
     /// stored position must never pass a record that was not written.
-    private func writeLane(_ share: LaneShare, lane: Int) async {
+    private func writeLane(_ share: LaneShare<BatchItem>, lane: Int) async {
         let kept = ownedIndices(of: share.messages, excludingAbandoned: true)
         let current = kept.count == share.messages.count ? share : share.subset(kept)
         guard !current.messages.isEmpty else { return }
@@ -449,9 +448,9 @@ private enum BatchItem {
 }
 
 /// One lane's share of a batch: its records, and what each decoded to, in order.
-private struct LaneShare {
+struct LaneShare<Item: Sendable>: Sendable {
     var messages: [KafkaMessage] = []
-    var items: [BatchItem] = []
+    var items: [Item] = []
 
     /// The records at `indices`, with their items.
     func subset(_ indices: [Int]) -> LaneShare {

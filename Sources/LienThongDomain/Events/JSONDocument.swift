@@ -26,7 +26,8 @@ public struct JSONDocument: Sendable {
 
     fileprivate struct Token: Sendable {
         var kind: Kind
-        /// Strings: the text between the quotes; other values: their whole text.
+        /// Strings: the text between the quotes (one with escapes is read from `decoded` instead); other values:
+        /// their whole text.
         var start: Int
         var end: Int
         /// The token after this value and everything inside it.
@@ -296,8 +297,7 @@ public struct JSONReader {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 guard index - start <= limits.maxStringBytes else { throw .stringTooLong }
-                appendLeaf(.string, from: start)
-                tokens[tokens.count - 1].end = index
+                appendLeaf(.string, from: start)  // ends at the closing quote
                 index += 1
                 return
             }
