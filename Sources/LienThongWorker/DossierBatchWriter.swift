@@ -137,12 +137,15 @@ private struct BatchApplication {
     }
 
     /// The dossiers the batch changed, moved out of `dossiers`, which it leaves empty: call it once every event is
-    /// applied. (A lazy map and filter over them copied each one three times.)
+    /// applied. (A lazy map and filter over them copied each one three times.) The loop steps an index rather than
+    /// iterating `values.indices`: that collection holds the dictionary, so the first move out copied all of it.
     mutating func takeChangedDossiers() -> [StoredDossier] {
         var changed: [StoredDossier] = []
         changed.reserveCapacity(dossiers.count)
-        for index in dossiers.values.indices {
+        var index = dossiers.values.startIndex
+        while index != dossiers.values.endIndex {
             if let dossier = dossiers.values[index].take(), dossier.isChanged { changed.append(dossier) }
+            dossiers.values.formIndex(after: &index)
         }
         dossiers = [:]
         return changed
