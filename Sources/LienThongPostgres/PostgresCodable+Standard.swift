@@ -256,18 +256,13 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
 
     @inlinable
     public func encode(into writer: inout PostgresBinaryWriter) {
-        writer.writeBigEndian(Int32(isEmpty ? 0 : 1))  // dimensions
-        writer.writeBigEndian(Int32(contains { $0.isPostgresNull } ? 1 : 0))
-        writer.writeBigEndian(Element.postgresDataType.oid)
-        guard !isEmpty else { return }
-        writer.writeBigEndian(Int32(count))
-        writer.writeBigEndian(Int32(1))  // lower bound
+        writer.writeArrayHeader(of: Element.self, count: count, hasNulls: contains { $0.isPostgresNull })
         for value in self { writer.writeLengthPrefixed(value) }
     }
 
-    /// The header (12 bytes, 20 with a dimension) and each element with its 4-byte length.
+    /// The header and each element with its 4-byte length.
     @inlinable public var postgresEncodedSize: Int {
-        isEmpty ? 12 : reduce(20) { $0 + 4 + $1.postgresEncodedSize }
+        reduce(PostgresBinaryWriter.arrayHeaderSize(count: count)) { $0 + 4 + $1.postgresEncodedSize }
     }
 }
 

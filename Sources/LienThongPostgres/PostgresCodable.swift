@@ -103,6 +103,32 @@ public struct PostgresBinaryWriter: ~Copyable {
         position += bytes.count
     }
 
+    /// Writes the header of a one-dimensional array of `count` elements (none: an empty array, without a
+    /// dimension). Each element follows, written by ``writeLengthPrefixed(_:)``.
+    /// - Parameter hasNulls: whether any element is NULL (the header's flag).
+    @inlinable
+    public mutating func writeArrayHeader<Element: PostgresArrayElement>(
+        of _: Element.Type, count: Int, hasNulls: Bool
+    ) {
+        writeBigEndian(Int32(count == 0 ? 0 : 1))  // dimensions
+        writeBigEndian(Int32(hasNulls ? 1 : 0))
+        writeBigEndian(Element.postgresDataType.oid)
+        guard count > 0 else { return }
+        writeBigEndian(Int32(count))
+        writeBigEndian(Int32(1))  // lower bound
+    }
+
+    /// The size of ``writeArrayHeader(of:count:hasNulls:)``'s header: 12 bytes, 20 with a dimension.
+    @inlinable
+    public static func arrayHeaderSize(count: Int) -> Int { count == 0 ? 12 : 20 }
+
+    /// Writes bytes that are a value's whole binary form (a `bytea`'s), with their 32-bit length before them.
+    @inlinable
+    public mutating func writeLengthPrefixed(bytes: [UInt8]) {
+        writeBigEndian(Int32(bytes.count))
+        write(contentsOf: bytes)
+    }
+
     /// Writes a value with its 32-bit length before it (-1 for NULL), the layout of array elements and of binary
     /// COPY fields.
     @inlinable

@@ -83,16 +83,21 @@ struct OutboxRows {
             order += byShard[shard]!
             rows.last.append(Int32(order.count))
         }
-        let columns = OutboxColumns(records, order: order)
+        func column<Element>(_ field: OutboxColumn<Element>.Field, of _: Element.Type) -> OutboxColumn<Element> {
+            OutboxColumn(records: records, order: order, field: field)
+        }
         let inserted = try session.query(
             """
             INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                       correlation_ids, headers)
             SELECT s::int2, l - f + 1, t[f:l], k[f:l], i[f:l], y[f:l], p[f:l], d[f:l], c[f:l], h[f:l]
             FROM unnest(\(rows.shards)::int4[], \(rows.first)::int4[], \(rows.last)::int4[]) AS r(s, f, l)
-            CROSS JOIN (SELECT \(columns.topics)::text[], \(columns.keys)::text[], \(columns.eventIDs)::text[],
-                               \(columns.types)::text[], \(columns.payloads)::bytea[], \(columns.dossiers)::text[],
-                               \(columns.correlationIDs)::text[], \(columns.headers)::jsonb[])
+            CROSS JOIN (SELECT \(column(.topic, of: String.self))::text[], \(column(.key, of: String.self))::text[],
+                               \(column(.eventID, of: String.self))::text[], \(column(.type, of: String.self))::text[],
+                               \(column(.payload, of: PostgresBytes.self))::bytea[],
+                               \(column(.dossier, of: String.self))::text[],
+                               \(column(.correlationID, of: String.self))::text[],
+                               \(column(.headers, of: PostgresJSONB.self))::jsonb[])
                  AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
             RETURNING id, shard::int4
@@ -110,51 +115,81 @@ struct OutboxRows {
     }
 }
 
-/// The outbox records as the insert's array parameters, one per column.
-private struct OutboxColumns {
-    var topics: [String] = []
-    var keys: [String] = []
-    var eventIDs: [String] = []
-    var types: [String] = []
-    var payloads: [PostgresBytes] = []
-    var dossiers: [String] = []
-    var correlationIDs: [String?] = []
-    var headers: [PostgresJSONB] = []
-
-    /// Gathers the columns of `records` taken in `order`, in one pass, field by field (mapping the records, once
-    /// per column, copied every record whole each time, retaining and releasing all of its fields).
-    init(_ records: [OutboxRecord], order: [Int]) {
-        topics.reserveCapacity(order.count)
-        keys.reserveCapacity(order.count)
-        eventIDs.reserveCapacity(order.count)
-        types.reserveCapacity(order.count)
-        payloads.reserveCapacity(order.count)
-        dossiers.reserveCapacity(order.count)
-        correlationIDs.reserveCapacity(order.count)
-        headers.reserveCapacity(order.count)
-        for index in order {
-            topics.append(records[index].topic)
-            keys.append(records[index].key)
-            eventIDs.append(records[index].eventID)
-            types.append(records[index].type)
-            payloads.append(PostgresBytes(records[index].payload))
-            dossiers.append(records[index].dossier)
-            correlationIDs.append(records[index].correlationID)
-            headers.append(
-                records[index].headers.isEmpty
-                    ? Self.noHeaders : Self.headers(OutboxRecord.headerPairs(records[index].headers)))
-        }
+/// One column of the outbox insert as an array parameter, read field by field from the records in `order` while
+/// the query encodes it. Gathering each column into an array first retained every string, then released it; read
+/// and written in place here, the fields are not retained at all.
+private struct OutboxColumn<Element: PostgresArrayElement>: PostgresEncodable {
+    /// The record field the column holds: `payload` is a `bytea[]` (`Element` `PostgresBytes`), `headers` a
+    /// `jsonb[]` (`PostgresJSONB`), the others `text[]` (`String`).
+    enum Field {
+        case topic, key, eventID, type, payload, dossier, correlationID, headers
     }
 
-    /// A record's extra headers as a JSON object.
-    private static func headers(_ pairs: [(name: String, value: String)]) -> PostgresJSONB {
+    let records: [OutboxRecord]
+    let order: [Int]
+    let field: Field
+
+    static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
+
+    var postgresEncodedSize: Int {
+        var size = PostgresBinaryWriter.arrayHeaderSize(count: order.count) + 4 * order.count
+        for index in order {
+            switch field {
+            case .topic: size += records[index].topic.utf8.count
+            case .key: size += records[index].key.utf8.count
+            case .eventID: size += records[index].eventID.utf8.count
+            case .type: size += records[index].type.utf8.count
+            case .payload: size += records[index].payload.count
+            case .dossier: size += records[index].dossier.utf8.count
+            case .correlationID: size += records[index].correlationID?.utf8.count ?? 0
+            case .headers:
+                size +=
+                    records[index].headers.isEmpty
+                    ? OutboxRecord.noExtraHeaders.postgresEncodedSize
+                    : OutboxRecord.extraHeaders(records[index].headers).postgresEncodedSize
+            }
+        }
+        return size
+    }
+
+    func encode(into writer: inout PostgresBinaryWriter) {
+        var hasNulls = false
+        if field == .correlationID {
+            for index in order where records[index].correlationID == nil { hasNulls = true }
+        }
+        writer.writeArrayHeader(of: Element.self, count: order.count, hasNulls: hasNulls)
+        let noExtraHeaders = OutboxRecord.noExtraHeaders
+        for index in order {
+            switch field {
+            case .topic: writer.writeLengthPrefixed(records[index].topic)
+            case .key: writer.writeLengthPrefixed(records[index].key)
+            case .eventID: writer.writeLengthPrefixed(records[index].eventID)
+            case .type: writer.writeLengthPrefixed(records[index].type)
+            case .payload: writer.writeLengthPrefixed(bytes: records[index].payload)
+            case .dossier: writer.writeLengthPrefixed(records[index].dossier)
+            case .correlationID: writer.writeLengthPrefixed(records[index].correlationID)
+            case .headers:
+                if records[index].headers.isEmpty {
+                    writer.writeLengthPrefixed(noExtraHeaders)
+                } else {
+                    writer.writeLengthPrefixed(OutboxRecord.extraHeaders(records[index].headers))
+                }
+            }
+        }
+    }
+}
+
+extension OutboxRecord {
+    /// Extra headers as a JSON object, the outbox's `headers` column (built twice, for the size and the bytes, by
+    /// the few records that have any: dead letters).
+    fileprivate static func extraHeaders(_ headers: [String]) -> PostgresJSONB {
         var json = JSONWriter(capacity: 16)
-        for (name, value) in pairs { json.field(named: name, value) }
+        for (name, value) in headerPairs(headers) { json.field(named: name, value) }
         return PostgresJSONB(utf8: json.finish())
     }
 
-    /// The headers of a record without extra ones.
-    private static let noHeaders = PostgresJSONB(utf8: Array("{}".utf8))
+    /// The `headers` column of a record without extra headers.
+    fileprivate static let noExtraHeaders = PostgresJSONB(utf8: Array("{}".utf8))
 }
 
 /// Inbox rows gathered for one multi-row insert, and outcomes of held events decided later.

@@ -71,7 +71,8 @@ struct OutboxRelayTests {
     }
 
     /// Queues records of several dossiers (so several shards), with and without correlation ids and extra
-    /// headers, as a worker does, remembering them in `cache`.
+    /// headers, some keyed by their destination rather than their dossier (as work items are), as a worker does,
+    /// remembering them in `cache`.
     private func enqueueRemembered(
         _ count: Int, topic: String, cache: OutboxRecordCache, on connection: PostgresConnection
     ) async throws {
@@ -80,7 +81,8 @@ struct OutboxRelayTests {
             let dossier = "001.00.80.H26-250702-\(1000 + index % 5)"
             rows.append(
                 OutboxRecord(
-                    topic: topic, key: dossier, eventID: "m\(index)", type: "vn.gov.lienthong.dossier.status",
+                    topic: topic, key: index % 4 == 1 ? "H26.\(index)" : dossier, eventID: "m\(index)",
+                    type: "vn.gov.lienthong.dossier.status",
                     payload: Array(#"{"id":"m\#(index)","note":"Phường Hoàn Kiếm"}"#.utf8), dossier: dossier,
                     correlationID: index % 2 == 0 ? "corr-\(index)" : nil,
                     headers: index % 3 == 0 ? ["reason", "refused \(index)", "error_class", "refused"] : []))
