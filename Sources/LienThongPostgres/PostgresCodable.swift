@@ -122,13 +122,6 @@ public struct PostgresBinaryWriter: ~Copyable {
     @inlinable
     public static func arrayHeaderSize(count: Int) -> Int { count == 0 ? 12 : 20 }
 
-    /// Writes bytes that are a value's whole binary form (a `bytea`'s), with their 32-bit length before them.
-    @inlinable
-    public mutating func writeLengthPrefixed(bytes: [UInt8]) {
-        writeBigEndian(Int32(bytes.count))
-        write(contentsOf: bytes)
-    }
-
     /// Writes a value with its 32-bit length before it (-1 for NULL), the layout of array elements and of binary
     /// COPY fields.
     @inlinable

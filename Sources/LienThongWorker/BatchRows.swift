@@ -5,30 +5,76 @@ import LienThongPostgres
 /// History rows gathered for one multi-row insert.
 struct HistoryRows {
     var records: [AuditRecord] = []
-    var previous: [PostgresBytes] = []
-    var hashes: [PostgresBytes] = []
+    var previousHashes: [[UInt8]] = []
+    var hashes: [[UInt8]] = []
 
     mutating func append(_ record: AuditRecord, previous: [UInt8], hash: [UInt8]) {
         records.append(record)
-        self.previous.append(PostgresBytes(previous))
-        hashes.append(PostgresBytes(hash))
+        previousHashes.append(previous)
+        hashes.append(hash)
     }
 
     /// Inserts the rows in one statement, the arrays unnested in step in the select list (streamed, not stored
     /// first in a tuple store as `FROM unnest(a, b, …)` would be).
     func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
+        func column<Element>(_ column: Column, of type: Element.Type) -> PostgresColumnArray<Self, Element> {
+            PostgresColumnArray(self, column, of: type)
+        }
         try session.query(
             """
             INSERT INTO dossier_history (dossier, sequence, version, event_id, event_type, status, occurred_at_ms,
                                          payload_sha256, prev_hash, hash)
-            SELECT unnest(\(records.map(\.dossier))::text[]), unnest(\(records.map(\.sequence))::int8[]),
-                   unnest(\(records.map(\.version))::int8[]), unnest(\(records.map(\.eventID))::text[]),
-                   unnest(\(records.map(\.eventType))::text[]), unnest(\(records.map { Int32($0.status) })::int2[]),
-                   unnest(\(records.map(\.occurredAtMilliseconds))::int8[]),
-                   unnest(\(records.map { PostgresBytes($0.payloadDigest) })::bytea[]), unnest(\(previous)::bytea[]),
-                   unnest(\(hashes)::bytea[])
+            SELECT unnest(\(column(.dossier, of: String.self))::text[]),
+                   unnest(\(column(.sequence, of: Int64.self))::int8[]),
+                   unnest(\(column(.version, of: Int64.self))::int8[]),
+                   unnest(\(column(.eventID, of: String.self))::text[]),
+                   unnest(\(column(.eventType, of: String.self))::text[]),
+                   unnest(\(column(.status, of: Int32.self))::int2[]),
+                   unnest(\(column(.occurredAt, of: Int64.self))::int8[]),
+                   unnest(\(column(.payloadDigest, of: PostgresBytes.self))::bytea[]),
+                   unnest(\(column(.previousHash, of: PostgresBytes.self))::bytea[]),
+                   unnest(\(column(.hash, of: PostgresBytes.self))::bytea[])
             """, prepared: true)
+    }
+}
+
+/// The history rows sent column by column, each value read and written in place.
+extension HistoryRows: PostgresColumnarRows {
+    /// A history column: the hashes are written as `bytea` (`PostgresBytes`), the status as `int4` (`Int32`), the
+    /// numbers as `int8` (`Int64`), the others as `text` (`String`).
+    enum Column {
+        case dossier, sequence, version, eventID, eventType, status, occurredAt, payloadDigest, previousHash, hash
+    }
+
+    var rowCount: Int { records.count }
+
+    func encodedSize(of column: Column, row: Int) -> Int? {
+        switch column {
+        case .dossier: records[row].dossier.utf8.count
+        case .sequence, .version, .occurredAt: Int64.zero.postgresEncodedSize
+        case .eventID: records[row].eventID.utf8.count
+        case .eventType: records[row].eventType.utf8.count
+        case .status: Int32.zero.postgresEncodedSize
+        case .payloadDigest: records[row].payloadDigest.count
+        case .previousHash: previousHashes[row].count
+        case .hash: hashes[row].count
+        }
+    }
+
+    func encode(_ column: Column, row: Int, into writer: inout PostgresBinaryWriter) {
+        switch column {
+        case .dossier: records[row].dossier.encode(into: &writer)
+        case .sequence: records[row].sequence.encode(into: &writer)
+        case .version: records[row].version.encode(into: &writer)
+        case .eventID: records[row].eventID.encode(into: &writer)
+        case .eventType: records[row].eventType.encode(into: &writer)
+        case .status: Int32(records[row].status).encode(into: &writer)
+        case .occurredAt: records[row].occurredAtMilliseconds.encode(into: &writer)
+        case .payloadDigest: writer.write(contentsOf: records[row].payloadDigest)  // a bytea's binary form: the bytes
+        case .previousHash: writer.write(contentsOf: previousHashes[row])
+        case .hash: writer.write(contentsOf: hashes[row])
+        }
     }
 }
 
@@ -83,8 +129,11 @@ struct OutboxRows {
             order += byShard[shard]!
             rows.last.append(Int32(order.count))
         }
-        func column<Element>(_ field: OutboxColumn<Element>.Field, of _: Element.Type) -> OutboxColumn<Element> {
-            OutboxColumn(records: records, order: order, field: field)
+        let inOrder = OutboxRecordsInOrder(records: records, order: order)
+        func column<Element>(
+            _ column: OutboxRecordsInOrder.Column, of type: Element.Type
+        ) -> PostgresColumnArray<OutboxRecordsInOrder, Element> {
+            PostgresColumnArray(inOrder, column, of: type)
         }
         let inserted = try session.query(
             """
@@ -115,65 +164,52 @@ struct OutboxRows {
     }
 }
 
-/// One column of the outbox insert as an array parameter, read field by field from the records in `order` while
-/// the query encodes it. Gathering each column into an array first retained every string, then released it; read
-/// and written in place here, the fields are not retained at all.
-private struct OutboxColumn<Element: PostgresArrayElement>: PostgresEncodable {
-    /// The record field the column holds: `payload` is a `bytea[]` (`Element` `PostgresBytes`), `headers` a
-    /// `jsonb[]` (`PostgresJSONB`), the others `text[]` (`String`).
-    enum Field {
+/// The records of one outbox insert in shard order, sent column by column: each field is read and written in place,
+/// not retained.
+private struct OutboxRecordsInOrder: PostgresColumnarRows {
+    /// A record field: `payload` is written as `bytea` (`PostgresBytes`), `headers` as `jsonb` (`PostgresJSONB`),
+    /// the others as `text` (`String`).
+    enum Column {
         case topic, key, eventID, type, payload, dossier, correlationID, headers
     }
 
     let records: [OutboxRecord]
     let order: [Int]
-    let field: Field
 
-    static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
+    var rowCount: Int { order.count }
 
-    var postgresEncodedSize: Int {
-        var size = PostgresBinaryWriter.arrayHeaderSize(count: order.count) + 4 * order.count
-        for index in order {
-            switch field {
-            case .topic: size += records[index].topic.utf8.count
-            case .key: size += records[index].key.utf8.count
-            case .eventID: size += records[index].eventID.utf8.count
-            case .type: size += records[index].type.utf8.count
-            case .payload: size += records[index].payload.count
-            case .dossier: size += records[index].dossier.utf8.count
-            case .correlationID: size += records[index].correlationID?.utf8.count ?? 0
-            case .headers:
-                size +=
-                    records[index].headers.isEmpty
-                    ? OutboxRecord.noExtraHeaders.postgresEncodedSize
-                    : OutboxRecord.extraHeaders(records[index].headers).postgresEncodedSize
-            }
+    func encodedSize(of column: Column, row: Int) -> Int? {
+        let index = order[row]
+        return switch column {
+        case .topic: records[index].topic.utf8.count
+        case .key: records[index].key.utf8.count
+        case .eventID: records[index].eventID.utf8.count
+        case .type: records[index].type.utf8.count
+        case .payload: records[index].payload.count
+        case .dossier: records[index].dossier.utf8.count
+        case .correlationID: records[index].correlationID?.utf8.count
+        case .headers:
+            records[index].headers.isEmpty
+                ? OutboxRecord.noExtraHeaders.postgresEncodedSize
+                : OutboxRecord.extraHeaders(records[index].headers).postgresEncodedSize
         }
-        return size
     }
 
-    func encode(into writer: inout PostgresBinaryWriter) {
-        var hasNulls = false
-        if field == .correlationID {
-            for index in order where records[index].correlationID == nil { hasNulls = true }
-        }
-        writer.writeArrayHeader(of: Element.self, count: order.count, hasNulls: hasNulls)
-        let noExtraHeaders = OutboxRecord.noExtraHeaders
-        for index in order {
-            switch field {
-            case .topic: writer.writeLengthPrefixed(records[index].topic)
-            case .key: writer.writeLengthPrefixed(records[index].key)
-            case .eventID: writer.writeLengthPrefixed(records[index].eventID)
-            case .type: writer.writeLengthPrefixed(records[index].type)
-            case .payload: writer.writeLengthPrefixed(bytes: records[index].payload)
-            case .dossier: writer.writeLengthPrefixed(records[index].dossier)
-            case .correlationID: writer.writeLengthPrefixed(records[index].correlationID)
-            case .headers:
-                if records[index].headers.isEmpty {
-                    writer.writeLengthPrefixed(noExtraHeaders)
-                } else {
-                    writer.writeLengthPrefixed(OutboxRecord.extraHeaders(records[index].headers))
-                }
+    func encode(_ column: Column, row: Int, into writer: inout PostgresBinaryWriter) {
+        let index = order[row]
+        switch column {
+        case .topic: records[index].topic.encode(into: &writer)
+        case .key: records[index].key.encode(into: &writer)
+        case .eventID: records[index].eventID.encode(into: &writer)
+        case .type: records[index].type.encode(into: &writer)
+        case .payload: writer.write(contentsOf: records[index].payload)  // a bytea's binary form: the bytes
+        case .dossier: records[index].dossier.encode(into: &writer)
+        case .correlationID: records[index].correlationID?.encode(into: &writer)
+        case .headers:
+            if records[index].headers.isEmpty {
+                OutboxRecord.noExtraHeaders.encode(into: &writer)
+            } else {
+                OutboxRecord.extraHeaders(records[index].headers).encode(into: &writer)
             }
         }
     }

@@ -97,9 +97,14 @@ struct StoredDossier {
     /// third of this statement's time with 24 columns).
     static func save(_ dossiers: [StoredDossier], in session: PostgresSession) throws {
         guard !dossiers.isEmpty else { return }
-        let states = dossiers.map(\.state)
-        let profiles = dossiers.map(\.profile)
-        let clocks = dossiers.map(\.clock)
+        let rows = SavedDossiers(dossiers: dossiers)
+        func column<Element>(
+            _ column: SavedDossiers.Column, of type: Element.Type
+        ) -> PostgresColumnArray<
+            SavedDossiers, Element
+        > {
+            PostgresColumnArray(rows, column, of: type)
+        }
         try session.query(
             """
             INSERT INTO dossier (code, status, version, holder, step, status_changed_at, portal_synced_version,
@@ -109,30 +114,30 @@ struct StoredDossier {
                                  updated_at)
             SELECT c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, COALESCE(rp, false), sa, cs, cc, du, od, pa,
                    COALESCE(pw, 0), ra, ot, tr, sd, now()
-            FROM (SELECT unnest(\(states.map(\.code.rawValue))::text[]) AS c,
-                         unnest(\(states.map { Int32($0.status.rawValue) })::int2[]) AS s,
-                         unnest(\(states.map(\.version))::int8[]) AS v,
-                         unnest(\(states.map { $0.holder?.rawValue })::text[]) AS h,
-                         unnest(\(states.map { Int32($0.step) })::int4[]) AS st,
-                         unnest(\(states.map(\.statusChangedAt))::timestamptz[]) AS sc,
-                         unnest(\(states.map(\.portalSyncedVersion))::int8[]) AS p,
-                         unnest(\(dossiers.map(\.sequence))::int8[]) AS hs,
-                         unnest(\(dossiers.map { PostgresBytes($0.lastHash) })::bytea[]) AS lh,
-                         unnest(\(profiles.map { $0?.procedure.rawValue })::text[]) AS pr,
-                         unnest(\(profiles.map { $0?.commune.rawValue })::text[]) AS cm,
-                         unnest(\(profiles.map { $0?.channel.rawValue })::text[]) AS ch,
-                         unnest(\(profiles.map { $0?.returnsByPost })::bool[]) AS rp,
-                         unnest(\(dossiers.map(\.submittedAt))::timestamptz[]) AS sa,
-                         unnest(\(clocks.map { $0?.startedAt })::timestamptz[]) AS cs,
-                         unnest(\(clocks.map { $0?.changedAt })::timestamptz[]) AS cc,
-                         unnest(\(clocks.map { $0?.dueAt })::timestamptz[]) AS du,
-                         unnest(\(clocks.map { $0?.originalDueAt })::timestamptz[]) AS od,
-                         unnest(\(clocks.map { $0?.pausedAt })::timestamptz[]) AS pa,
-                         unnest(\(clocks.map { $0?.pausedWorkingSeconds })::int8[]) AS pw,
-                         unnest(\(dossiers.map(\.resolvedAt))::timestamptz[]) AS ra,
-                         unnest(\(dossiers.map { $0.onTimeClass?.rawValue })::text[]) AS ot,
-                         unnest(\(dossiers.map(\.triageReason))::text[]) AS tr,
-                         unnest(\(dossiers.map(\.stepDueAt))::timestamptz[]) AS sd) AS t
+            FROM (SELECT unnest(\(column(.code, of: String.self))::text[]) AS c,
+                         unnest(\(column(.status, of: Int32.self))::int2[]) AS s,
+                         unnest(\(column(.version, of: Int64.self))::int8[]) AS v,
+                         unnest(\(column(.holder, of: String.self))::text[]) AS h,
+                         unnest(\(column(.step, of: Int32.self))::int4[]) AS st,
+                         unnest(\(column(.statusChangedAt, of: Date.self))::timestamptz[]) AS sc,
+                         unnest(\(column(.portalSyncedVersion, of: Int64.self))::int8[]) AS p,
+                         unnest(\(column(.historySequence, of: Int64.self))::int8[]) AS hs,
+                         unnest(\(column(.lastHash, of: PostgresBytes.self))::bytea[]) AS lh,
+                         unnest(\(column(.procedure, of: String.self))::text[]) AS pr,
+                         unnest(\(column(.commune, of: String.self))::text[]) AS cm,
+                         unnest(\(column(.channel, of: String.self))::text[]) AS ch,
+                         unnest(\(column(.returnsByPost, of: Bool.self))::bool[]) AS rp,
+                         unnest(\(column(.submittedAt, of: Date.self))::timestamptz[]) AS sa,
+                         unnest(\(column(.clockStartedAt, of: Date.self))::timestamptz[]) AS cs,
+                         unnest(\(column(.clockChangedAt, of: Date.self))::timestamptz[]) AS cc,
+                         unnest(\(column(.dueAt, of: Date.self))::timestamptz[]) AS du,
+                         unnest(\(column(.originalDueAt, of: Date.self))::timestamptz[]) AS od,
+                         unnest(\(column(.pausedAt, of: Date.self))::timestamptz[]) AS pa,
+                         unnest(\(column(.pausedWorkingSeconds, of: Int64.self))::int8[]) AS pw,
+                         unnest(\(column(.resolvedAt, of: Date.self))::timestamptz[]) AS ra,
+                         unnest(\(column(.onTimeClass, of: String.self))::text[]) AS ot,
+                         unnest(\(column(.triageReason, of: String.self))::text[]) AS tr,
+                         unnest(\(column(.stepDueAt, of: Date.self))::timestamptz[]) AS sd) AS t
             ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
                 holder = EXCLUDED.holder, step = EXCLUDED.step, status_changed_at = EXCLUDED.status_changed_at,
                 portal_synced_version = EXCLUDED.portal_synced_version, history_sequence = EXCLUDED.history_sequence,
@@ -146,5 +151,73 @@ struct StoredDossier {
                 step_due_at = EXCLUDED.step_due_at, updated_at = now()
             WHERE dossier.history_sequence < EXCLUDED.history_sequence
             """, prepared: true)
+    }
+}
+
+/// The dossiers of one save, sent column by column: each field is read and written in place, not gathered into an
+/// array per column first (which retained every string and hash).
+struct SavedDossiers: PostgresColumnarRows {
+    /// A `dossier` column, written as the Swift type of its field (a status as `int4`, cast to `int2` in SQL).
+    enum Column {
+        case code, status, version, holder, step, statusChangedAt, portalSyncedVersion, historySequence, lastHash
+        case procedure, commune, channel, returnsByPost, submittedAt, clockStartedAt, clockChangedAt, dueAt
+        case originalDueAt, pausedAt, pausedWorkingSeconds, resolvedAt, onTimeClass, triageReason, stepDueAt
+    }
+
+    let dossiers: [StoredDossier]
+
+    var rowCount: Int { dossiers.count }
+
+    func encodedSize(of column: Column, row: Int) -> Int? {
+        let timestamp = Date.distantPast.postgresEncodedSize
+        return switch column {
+        case .code: dossiers[row].state.code.rawValue.utf8.count
+        case .status, .step: Int32.zero.postgresEncodedSize
+        case .version, .portalSyncedVersion, .historySequence: Int64.zero.postgresEncodedSize
+        case .holder: dossiers[row].state.holder?.rawValue.utf8.count
+        case .statusChangedAt: timestamp
+        case .lastHash: dossiers[row].lastHash.count
+        case .procedure: dossiers[row].profile?.procedure.rawValue.utf8.count
+        case .commune: dossiers[row].profile?.commune.rawValue.utf8.count
+        case .channel: dossiers[row].profile?.channel.rawValue.utf8.count
+        case .returnsByPost: dossiers[row].profile?.returnsByPost.postgresEncodedSize
+        case .submittedAt: dossiers[row].submittedAt.map { _ in timestamp }
+        case .clockStartedAt, .clockChangedAt, .dueAt, .originalDueAt: dossiers[row].clock.map { _ in timestamp }
+        case .pausedAt: dossiers[row].clock?.pausedAt.map { _ in timestamp }
+        case .pausedWorkingSeconds: dossiers[row].clock?.pausedWorkingSeconds.postgresEncodedSize
+        case .resolvedAt: dossiers[row].resolvedAt.map { _ in timestamp }
+        case .onTimeClass: dossiers[row].onTimeClass?.rawValue.utf8.count
+        case .triageReason: dossiers[row].triageReason?.utf8.count
+        case .stepDueAt: dossiers[row].stepDueAt.map { _ in timestamp }
+        }
+    }
+
+    func encode(_ column: Column, row: Int, into writer: inout PostgresBinaryWriter) {
+        switch column {
+        case .code: dossiers[row].state.code.rawValue.encode(into: &writer)
+        case .status: Int32(dossiers[row].state.status.rawValue).encode(into: &writer)
+        case .version: dossiers[row].state.version.encode(into: &writer)
+        case .holder: dossiers[row].state.holder?.rawValue.encode(into: &writer)
+        case .step: Int32(dossiers[row].state.step).encode(into: &writer)
+        case .statusChangedAt: dossiers[row].state.statusChangedAt.encode(into: &writer)
+        case .portalSyncedVersion: dossiers[row].state.portalSyncedVersion.encode(into: &writer)
+        case .historySequence: dossiers[row].sequence.encode(into: &writer)
+        case .lastHash: writer.write(contentsOf: dossiers[row].lastHash)  // a bytea's binary form: the bytes
+        case .procedure: dossiers[row].profile?.procedure.rawValue.encode(into: &writer)
+        case .commune: dossiers[row].profile?.commune.rawValue.encode(into: &writer)
+        case .channel: dossiers[row].profile?.channel.rawValue.encode(into: &writer)
+        case .returnsByPost: dossiers[row].profile?.returnsByPost.encode(into: &writer)
+        case .submittedAt: dossiers[row].submittedAt?.encode(into: &writer)
+        case .clockStartedAt: dossiers[row].clock?.startedAt.encode(into: &writer)
+        case .clockChangedAt: dossiers[row].clock?.changedAt.encode(into: &writer)
+        case .dueAt: dossiers[row].clock?.dueAt.encode(into: &writer)
+        case .originalDueAt: dossiers[row].clock?.originalDueAt.encode(into: &writer)
+        case .pausedAt: dossiers[row].clock?.pausedAt?.encode(into: &writer)
+        case .pausedWorkingSeconds: dossiers[row].clock?.pausedWorkingSeconds.encode(into: &writer)
+        case .resolvedAt: dossiers[row].resolvedAt?.encode(into: &writer)
+        case .onTimeClass: dossiers[row].onTimeClass?.rawValue.encode(into: &writer)
+        case .triageReason: dossiers[row].triageReason?.encode(into: &writer)
+        case .stepDueAt: dossiers[row].stepDueAt?.encode(into: &writer)
+        }
     }
 }

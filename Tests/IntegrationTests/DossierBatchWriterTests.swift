@@ -188,6 +188,25 @@ struct DossierBatchWriterTests {
         }
     }
 
+    @Test func aHistoryRowKeepsItsEventsVersionBesideItsOwnSequence() async throws {
+        try await withTestDatabase { database in
+            let connection = try await migratedConnection(database)
+            let writer = writer
+            // A portal acknowledgement is outside the version sequence: its row is the 5th, of version 2.
+            let acknowledged = try consumed(
+                "portal.sync-acknowledged", version: 2, id: "ack-2", data: #"{"version":2}"#, offset: 4)
+            _ = try await connection.withTransaction { try writer.write(try lifecycle() + [acknowledged], in: $0) }
+            let rows = try await connection.query(
+                "SELECT sequence, version, event_id FROM dossier_history ORDER BY sequence"
+            ).map { try $0.decode((Int64, Int64, String).self) }
+            #expect(rows.map(\.0) == [1, 2, 3, 4, 5])
+            #expect(rows.map(\.1) == [1, 2, 3, 4, 2])
+            #expect(rows.last?.2 == "ack-2")
+            #expect(try await AuditVerification.verify(on: connection).broken.isEmpty)
+            await connection.close()
+        }
+    }
+
     @Test func theStoredHistoryChainVerifiesAndATamperedRowIsFound() async throws {
         try await withTestDatabase { database in
             let connection = try await migratedConnection(database)

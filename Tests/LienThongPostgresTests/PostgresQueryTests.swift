@@ -119,6 +119,18 @@ struct PostgresQueryTests {
         #expect(rows.count == 1)
     }
 
+    @Test func aColumnOfRowsEncodesAsTheArrayOfItsValues() {
+        let rows = Parcels(codes: ["H26.1", "", "Phường Hoàn Kiếm"], weights: [7, nil, -1])
+        #expect(
+            [UInt8](encoding: PostgresColumnArray(rows, .code, of: String.self))
+                == [UInt8](encoding: ["H26.1", "", "Phường Hoàn Kiếm"]))
+        let weights = PostgresColumnArray(rows, .weight, of: Int64.self)
+        #expect([UInt8](encoding: weights) == [UInt8](encoding: [Int64(7), nil, -1] as [Int64?]))
+        #expect(weights.postgresEncodedSize == weights.bytesWritten(givenRoom: 256))
+        let none = Parcels(codes: [], weights: [])
+        #expect([UInt8](encoding: PostgresColumnArray(none, .code, of: String.self)) == [UInt8](encoding: [String]()))
+    }
+
     @Test func retryPolicyRetriesOnlyTransientErrors() {
         var policy = PostgresRetryPolicy()
         #expect(policy.shouldRetry(PostgresError(code: .server, message: "", sqlState: .serializationFailure)))
@@ -144,4 +156,28 @@ private struct UnderstatedSize: PostgresEncodable {
     static var postgresDataType: PostgresDataType { .int4 }
     var postgresEncodedSize: Int { 2 }
     func encode(into writer: inout PostgresBinaryWriter) { writer.writeBigEndian(Int32(7)) }
+}
+
+/// Rows kept as two arrays, sent column by column.
+private struct Parcels: PostgresColumnarRows {
+    enum Column { case code, weight }
+
+    let codes: [String]
+    let weights: [Int64?]
+
+    var rowCount: Int { codes.count }
+
+    func encodedSize(of column: Column, row: Int) -> Int? {
+        switch column {
+        case .code: codes[row].postgresEncodedSize
+        case .weight: weights[row]?.postgresEncodedSize
+        }
+    }
+
+    func encode(_ column: Column, row: Int, into writer: inout PostgresBinaryWriter) {
+        switch column {
+        case .code: codes[row].encode(into: &writer)
+        case .weight: weights[row]?.encode(into: &writer)
+        }
+    }
 }
