@@ -21,32 +21,36 @@ public protocol PostgresColumnarRows: Sendable {
 public struct PostgresColumnArray<Rows: PostgresColumnarRows, Element: PostgresArrayElement>: PostgresEncodable {
     @usableFromInline let rows: Rows
     @usableFromInline let column: Rows.Column
+    /// Each row's value size, -1 for NULL: asked once, in one pass, here.
+    @usableFromInline let sizes: [Int32]
+    public let postgresEncodedSize: Int
 
     /// The column `column` of `rows`, as an array of `Element`.
     @inlinable
     public init(_ rows: Rows, _ column: Rows.Column, of _: Element.Type) {
         self.rows = rows
         self.column = column
+        var sizes: [Int32] = []
+        sizes.reserveCapacity(rows.rowCount)
+        var encodedSize = PostgresBinaryWriter.arrayHeaderSize(count: rows.rowCount) + 4 * rows.rowCount
+        for row in 0..<rows.rowCount {
+            let size = rows.encodedSize(of: column, row: row)
+            sizes.append(Int32(size ?? -1))
+            encodedSize += size ?? 0
+        }
+        self.sizes = sizes
+        self.postgresEncodedSize = encodedSize
     }
 
     @inlinable public static var postgresDataType: PostgresDataType { Element.postgresArrayDataType }
 
-    @inlinable public var postgresEncodedSize: Int {
-        var size = PostgresBinaryWriter.arrayHeaderSize(count: rows.rowCount)
-        for row in 0..<rows.rowCount { size += 4 + (rows.encodedSize(of: column, row: row) ?? 0) }
-        return size
-    }
-
     @inlinable
     public func encode(into writer: inout PostgresBinaryWriter) {
-        let hasNulls = (0..<rows.rowCount).contains { rows.encodedSize(of: column, row: $0) == nil }
-        writer.writeArrayHeader(of: Element.self, count: rows.rowCount, hasNulls: hasNulls)
+        writer.writeArrayHeader(of: Element.self, count: rows.rowCount, hasNulls: sizes.contains(-1))
         for row in 0..<rows.rowCount {
-            guard let size = rows.encodedSize(of: column, row: row) else {
-                writer.writeBigEndian(Int32(-1))
-                continue
-            }
-            writer.writeBigEndian(Int32(size))
+            let size = sizes[row]
+            writer.writeBigEndian(size)
+            guard size >= 0 else { continue }
             let start = writer.position
             rows.encode(column, row: row, into: &writer)
             precondition(writer.position - start == size, "\(Rows.self) wrote another size than it declared")
