@@ -16,8 +16,16 @@ public protocol PostgresColumnarRows: Sendable {
     func encode(_ column: Column, row: Int, into writer: inout PostgresBinaryWriter)
 }
 
+extension PostgresColumnarRows {
+    /// The column `column` as an array parameter of `Element`s: `\(rows.column(.code, of: String.self))::text[]`.
+    @inlinable
+    public func column<Element>(_ column: Column, of type: Element.Type) -> PostgresColumnArray<Self, Element> {
+        PostgresColumnArray(self, column, of: type)
+    }
+}
+
 /// One column of some rows as a one-dimensional array parameter whose elements are `Element`s (the type the rows
-/// write the column's values as), e.g. `\(PostgresColumnArray(rows, .name, of: String.self))::text[]`.
+/// write the column's values as), e.g. `\(rows.column(.name, of: String.self))::text[]`.
 public struct PostgresColumnArray<Rows: PostgresColumnarRows, Element: PostgresArrayElement>: PostgresEncodable {
     @usableFromInline let rows: Rows
     @usableFromInline let column: Rows.Column

@@ -18,9 +18,6 @@ struct HistoryRows {
     /// first in a tuple store as `FROM unnest(a, b, …)` would be).
     func insert(in session: PostgresSession) throws {
         guard !records.isEmpty else { return }
-        func column<Element>(_ column: Column, of type: Element.Type) -> PostgresColumnArray<Self, Element> {
-            PostgresColumnArray(self, column, of: type)
-        }
         try session.query(
             """
             INSERT INTO dossier_history (dossier, sequence, version, event_id, event_type, status, occurred_at_ms,
@@ -130,23 +127,20 @@ struct OutboxRows {
             rows.last.append(Int32(order.count))
         }
         let inOrder = OutboxRecordsInOrder(records: records, order: order)
-        func column<Element>(
-            _ column: OutboxRecordsInOrder.Column, of type: Element.Type
-        ) -> PostgresColumnArray<OutboxRecordsInOrder, Element> {
-            PostgresColumnArray(inOrder, column, of: type)
-        }
         let inserted = try session.query(
             """
             INSERT INTO outbox_batch (shard, record_count, topics, keys, event_ids, event_types, payloads, dossiers,
                                       correlation_ids, headers)
             SELECT s::int2, l - f + 1, t[f:l], k[f:l], i[f:l], y[f:l], p[f:l], d[f:l], c[f:l], h[f:l]
             FROM unnest(\(rows.shards)::int4[], \(rows.first)::int4[], \(rows.last)::int4[]) AS r(s, f, l)
-            CROSS JOIN (SELECT \(column(.topic, of: String.self))::text[], \(column(.key, of: String.self))::text[],
-                               \(column(.eventID, of: String.self))::text[], \(column(.type, of: String.self))::text[],
-                               \(column(.payload, of: PostgresBytes.self))::bytea[],
-                               \(column(.dossier, of: String.self))::text[],
-                               \(column(.correlationID, of: String.self))::text[],
-                               \(column(.headers, of: PostgresJSONB.self))::jsonb[])
+            CROSS JOIN (SELECT \(inOrder.column(.topic, of: String.self))::text[],
+                               \(inOrder.column(.key, of: String.self))::text[],
+                               \(inOrder.column(.eventID, of: String.self))::text[],
+                               \(inOrder.column(.type, of: String.self))::text[],
+                               \(inOrder.column(.payload, of: PostgresBytes.self))::bytea[],
+                               \(inOrder.column(.dossier, of: String.self))::text[],
+                               \(inOrder.column(.correlationID, of: String.self))::text[],
+                               \(inOrder.column(.headers, of: PostgresJSONB.self))::jsonb[])
                  AS a(t, k, i, y, p, d, c, h)
             ORDER BY s
             RETURNING id, shard::int4

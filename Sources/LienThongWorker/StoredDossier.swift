@@ -98,13 +98,6 @@ struct StoredDossier {
     static func save(_ dossiers: [StoredDossier], in session: PostgresSession) throws {
         guard !dossiers.isEmpty else { return }
         let rows = SavedDossiers(dossiers: dossiers)
-        func column<Element>(
-            _ column: SavedDossiers.Column, of type: Element.Type
-        ) -> PostgresColumnArray<
-            SavedDossiers, Element
-        > {
-            PostgresColumnArray(rows, column, of: type)
-        }
         try session.query(
             """
             INSERT INTO dossier (code, status, version, holder, step, status_changed_at, portal_synced_version,
@@ -114,30 +107,30 @@ struct StoredDossier {
                                  updated_at)
             SELECT c, s, v, h, st, sc, p, hs, lh, pr, cm, ch, COALESCE(rp, false), sa, cs, cc, du, od, pa,
                    COALESCE(pw, 0), ra, ot, tr, sd, now()
-            FROM (SELECT unnest(\(column(.code, of: String.self))::text[]) AS c,
-                         unnest(\(column(.status, of: Int32.self))::int2[]) AS s,
-                         unnest(\(column(.version, of: Int64.self))::int8[]) AS v,
-                         unnest(\(column(.holder, of: String.self))::text[]) AS h,
-                         unnest(\(column(.step, of: Int32.self))::int4[]) AS st,
-                         unnest(\(column(.statusChangedAt, of: Date.self))::timestamptz[]) AS sc,
-                         unnest(\(column(.portalSyncedVersion, of: Int64.self))::int8[]) AS p,
-                         unnest(\(column(.historySequence, of: Int64.self))::int8[]) AS hs,
-                         unnest(\(column(.lastHash, of: PostgresBytes.self))::bytea[]) AS lh,
-                         unnest(\(column(.procedure, of: String.self))::text[]) AS pr,
-                         unnest(\(column(.commune, of: String.self))::text[]) AS cm,
-                         unnest(\(column(.channel, of: String.self))::text[]) AS ch,
-                         unnest(\(column(.returnsByPost, of: Bool.self))::bool[]) AS rp,
-                         unnest(\(column(.submittedAt, of: Date.self))::timestamptz[]) AS sa,
-                         unnest(\(column(.clockStartedAt, of: Date.self))::timestamptz[]) AS cs,
-                         unnest(\(column(.clockChangedAt, of: Date.self))::timestamptz[]) AS cc,
-                         unnest(\(column(.dueAt, of: Date.self))::timestamptz[]) AS du,
-                         unnest(\(column(.originalDueAt, of: Date.self))::timestamptz[]) AS od,
-                         unnest(\(column(.pausedAt, of: Date.self))::timestamptz[]) AS pa,
-                         unnest(\(column(.pausedWorkingSeconds, of: Int64.self))::int8[]) AS pw,
-                         unnest(\(column(.resolvedAt, of: Date.self))::timestamptz[]) AS ra,
-                         unnest(\(column(.onTimeClass, of: String.self))::text[]) AS ot,
-                         unnest(\(column(.triageReason, of: String.self))::text[]) AS tr,
-                         unnest(\(column(.stepDueAt, of: Date.self))::timestamptz[]) AS sd) AS t
+            FROM (SELECT unnest(\(rows.column(.code, of: String.self))::text[]) AS c,
+                         unnest(\(rows.column(.status, of: Int32.self))::int2[]) AS s,
+                         unnest(\(rows.column(.version, of: Int64.self))::int8[]) AS v,
+                         unnest(\(rows.column(.holder, of: String.self))::text[]) AS h,
+                         unnest(\(rows.column(.step, of: Int32.self))::int4[]) AS st,
+                         unnest(\(rows.column(.statusChangedAt, of: Date.self))::timestamptz[]) AS sc,
+                         unnest(\(rows.column(.portalSyncedVersion, of: Int64.self))::int8[]) AS p,
+                         unnest(\(rows.column(.historySequence, of: Int64.self))::int8[]) AS hs,
+                         unnest(\(rows.column(.lastHash, of: PostgresBytes.self))::bytea[]) AS lh,
+                         unnest(\(rows.column(.procedure, of: String.self))::text[]) AS pr,
+                         unnest(\(rows.column(.commune, of: String.self))::text[]) AS cm,
+                         unnest(\(rows.column(.channel, of: String.self))::text[]) AS ch,
+                         unnest(\(rows.column(.returnsByPost, of: Bool.self))::bool[]) AS rp,
+                         unnest(\(rows.column(.submittedAt, of: Date.self))::timestamptz[]) AS sa,
+                         unnest(\(rows.column(.clockStartedAt, of: Date.self))::timestamptz[]) AS cs,
+                         unnest(\(rows.column(.clockChangedAt, of: Date.self))::timestamptz[]) AS cc,
+                         unnest(\(rows.column(.dueAt, of: Date.self))::timestamptz[]) AS du,
+                         unnest(\(rows.column(.originalDueAt, of: Date.self))::timestamptz[]) AS od,
+                         unnest(\(rows.column(.pausedAt, of: Date.self))::timestamptz[]) AS pa,
+                         unnest(\(rows.column(.pausedWorkingSeconds, of: Int64.self))::int8[]) AS pw,
+                         unnest(\(rows.column(.resolvedAt, of: Date.self))::timestamptz[]) AS ra,
+                         unnest(\(rows.column(.onTimeClass, of: String.self))::text[]) AS ot,
+                         unnest(\(rows.column(.triageReason, of: String.self))::text[]) AS tr,
+                         unnest(\(rows.column(.stepDueAt, of: Date.self))::timestamptz[]) AS sd) AS t
             ON CONFLICT (code) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
                 holder = EXCLUDED.holder, step = EXCLUDED.step, status_changed_at = EXCLUDED.status_changed_at,
                 portal_synced_version = EXCLUDED.portal_synced_version, history_sequence = EXCLUDED.history_sequence,

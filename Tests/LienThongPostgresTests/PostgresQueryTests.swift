@@ -122,7 +122,7 @@ struct PostgresQueryTests {
     @Test func aColumnOfRowsEncodesAsTheArrayOfItsValues() {
         let rows = Parcels(codes: ["H26.1", "", "Phường Hoàn Kiếm"], weights: [7, nil, -1])
         #expect(
-            [UInt8](encoding: PostgresColumnArray(rows, .code, of: String.self))
+            [UInt8](encoding: rows.column(.code, of: String.self))
                 == [UInt8](encoding: ["H26.1", "", "Phường Hoàn Kiếm"]))
         let weights = PostgresColumnArray(rows, .weight, of: Int64.self)
         #expect([UInt8](encoding: weights) == [UInt8](encoding: [Int64(7), nil, -1] as [Int64?]))
