@@ -185,7 +185,7 @@ private struct OutboxRecordsInOrder: PostgresColumnarRows {
         case .headers:
             records[index].headers.isEmpty
                 ? OutboxRecord.noExtraHeaders.postgresEncodedSize
-                : OutboxRecord.extraHeaders(records[index].headers).postgresEncodedSize
+                : OutboxRecord.extraHeadersJSON(records[index].headers).postgresEncodedSize
         }
     }
 
@@ -203,7 +203,7 @@ private struct OutboxRecordsInOrder: PostgresColumnarRows {
             if records[index].headers.isEmpty {
                 OutboxRecord.noExtraHeaders.encode(into: &writer)
             } else {
-                OutboxRecord.extraHeaders(records[index].headers).encode(into: &writer)
+                OutboxRecord.extraHeadersJSON(records[index].headers).encode(into: &writer)
             }
         }
     }
@@ -212,7 +212,7 @@ private struct OutboxRecordsInOrder: PostgresColumnarRows {
 extension OutboxRecord {
     /// Extra headers as a JSON object, the outbox's `headers` column (built twice, for the size and the bytes, by
     /// the few records that have any: dead letters).
-    fileprivate static func extraHeaders(_ headers: [String]) -> PostgresJSONB {
+    fileprivate static func extraHeadersJSON(_ headers: [String]) -> PostgresJSONB {
         var json = JSONWriter(capacity: 16)
         for (name, value) in headerPairs(headers) { json.field(named: name, value) }
         return PostgresJSONB(utf8: json.finish())

@@ -149,7 +149,7 @@ struct StoredDossier {
 
 /// The dossiers of one save, sent column by column: each field is read and written in place, not gathered into an
 /// array per column first (which retained every string and hash).
-struct SavedDossiers: PostgresColumnarRows {
+private struct SavedDossiers: PostgresColumnarRows {
     /// A `dossier` column, written as the Swift type of its field (a status as `int4`, cast to `int2` in SQL).
     enum Column {
         case code, status, version, holder, step, statusChangedAt, portalSyncedVersion, historySequence, lastHash
