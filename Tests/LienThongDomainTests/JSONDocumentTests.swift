@@ -49,6 +49,29 @@ struct JSONDocumentTests {
         _ = try parse(#"{"k":{"k":{"k":1}},"j":{"k":2}}"#)
     }
 
+    /// Objects of many keys keep them in a set (a hostile event's thousands of keys cost linear time): the same
+    /// answers as for a few keys, compared one by one.
+    @Test func objectsOfManyKeysRefuseDuplicatesAsSmallOnesDo() throws {
+        func object(_ keys: some Sequence<String>) -> String {
+            "{" + keys.map { "\"\($0)\":0" }.joined(separator: ",") + "}"
+        }
+        let distinct = (0..<40).map { "k\($0)" }
+        let document = try parse(object(distinct))
+        #expect(document.member("k39", of: document.root).flatMap { document.integer($0) } == 0)
+        #expect(throws: JSONReader.Failure.duplicateKey("k0")) { try parse(object(distinct + ["k0"])) }
+        #expect(throws: JSONReader.Failure.duplicateKey("k20")) { try parse(object(distinct + ["k20"])) }
+        // A key written with an escape is the same key, whichever of the two comes first.
+        #expect(throws: JSONReader.Failure.duplicateKey("k3")) { try parse(object(distinct + [#"\u006b3"#])) }
+        #expect(throws: JSONReader.Failure.duplicateKey("k33")) {
+            try parse(object([#"\u006b33"#] + distinct))
+        }
+        // The first duplicate past the sixteenth key, or at it.
+        #expect(throws: JSONReader.Failure.duplicateKey("k5")) { try parse(object(distinct[..<15] + ["k5"])) }
+        #expect(throws: JSONReader.Failure.duplicateKey("k5")) { try parse(object(distinct[..<16] + ["k5"])) }
+        // Each object has its own keys, however many its parent has.
+        _ = try parse("{" + distinct.map { "\"\($0)\":" + object(distinct) }.joined(separator: ",") + "}")
+    }
+
     @Test func refusalsNameWhatIsWrong() {
         var limits = JSONLimits()
         limits.maxStringBytes = 4

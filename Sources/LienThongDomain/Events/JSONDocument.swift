@@ -249,9 +249,10 @@ public struct JSONReader {
             close(container)
             return
         }
+        var keys = ObjectKeys()
         while true {
             skipWhitespace()
-            if kind == .object { try key(of: container) }
+            if kind == .object { try key(of: container, keys: &keys) }
             try value(depth: depth)
             skipWhitespace()
             guard index < bytes.count else { throw .malformed(offset: index) }
@@ -266,27 +267,63 @@ public struct JSONReader {
     }
 
     /// An object member's key and the colon after it.
-    private mutating func key(of object: Int) throws(Failure) {
+    private mutating func key(of object: Int, keys: inout ObjectKeys) throws(Failure) {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw .malformed(offset: index) }
         let key = tokens.count
         try string()
-        try refuseDuplicate(key, in: object)
+        try refuseDuplicate(key, in: object, keys: &keys)
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw .malformed(offset: index) }
         index += 1
         skipWhitespace()
     }
 
+    /// The keys read so far of the object being read. Up to ``comparedOneByOne`` keys a new key is compared with
+    /// each earlier one in place (an event's objects have about a dozen); beyond that the keys go into a set, so
+    /// that a hostile object of thousands of keys costs linear time, not quadratic.
+    private struct ObjectKeys {
+        static let comparedOneByOne = 16
+        var count = 0
+        /// The texts of the keys, once there are more than ``comparedOneByOne``.
+        var texts: Set<ArraySlice<UInt8>>?
+    }
+
     /// Throws if an earlier key of `object` has the same text as the key token `key` (its last token).
-    private func refuseDuplicate(_ key: Int, in object: Int) throws(Failure) {
-        var earlier = object + 1
-        while earlier < key {
-            if tokens[earlier].hasSameText(as: tokens[key], in: bytes, decodedTexts: decodedTexts) {
-                throw .duplicateKey(
-                    String(decoding: tokens[key].utf8(in: bytes, decodedTexts: decodedTexts), as: UTF8.self))
+    private func refuseDuplicate(_ key: Int, in object: Int, keys: inout ObjectKeys) throws(Failure) {
+        keys.count += 1
+        if keys.count <= ObjectKeys.comparedOneByOne {
+            var earlier = object + 1
+            while earlier < key {
+                if tokens[earlier].hasSameText(as: tokens[key], in: bytes, decodedTexts: decodedTexts) {
+                    throw duplicate(key)
+                }
+                earlier = tokens[earlier + 1].next
             }
-            earlier = tokens[earlier + 1].next
+            return
         }
+        try refuseDuplicate(amongMany: key, in: object, keys: &keys)
+    }
+
+    /// The same check, for an object past ``ObjectKeys/comparedOneByOne`` keys (kept out of line: inlined, the set's
+    /// code slowed the common case).
+    @inline(never)
+    private func refuseDuplicate(amongMany key: Int, in object: Int, keys: inout ObjectKeys) throws(Failure) {
+        if keys.texts == nil {
+            var texts = Set<ArraySlice<UInt8>>(minimumCapacity: 2 * ObjectKeys.comparedOneByOne)
+            var earlier = object + 1
+            while earlier < key {
+                texts.insert(tokens[earlier].utf8(in: bytes, decodedTexts: decodedTexts))
+                earlier = tokens[earlier + 1].next
+            }
+            keys.texts = texts
+        }
+        guard keys.texts!.insert(tokens[key].utf8(in: bytes, decodedTexts: decodedTexts)).inserted else {
+            throw duplicate(key)
+        }
+    }
+
+    private func duplicate(_ key: Int) -> Failure {
+        .duplicateKey(String(decoding: tokens[key].utf8(in: bytes, decodedTexts: decodedTexts), as: UTF8.self))
     }
 
     private mutating func string() throws(Failure) {

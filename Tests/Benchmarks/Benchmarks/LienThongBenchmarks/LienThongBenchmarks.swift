@@ -79,6 +79,17 @@ private let receivedEvent = Array(
     #"{"specversion":"1.0","id":"3f1c2b9e-6d4a-4c55-9f0e-2b8a1d2c4e01","source":"/agencies/001.00.80.H26","type":"vn.gov.lienthong.dossier.received","time":"2025-07-02T08:15:00+07:00","subject":"001.00.80.H26-250702-0001","dossierversion":1,"produceragency":"001.00.80.H26","data":{"procedure":"1.001193","commune":"00004","channel":"counter","applicant":{"name":"Nguyễn Văn An","citizenId":"001203004567"}}}"#
         .utf8)
 
+/// A hostile event at the size limit: an object of short distinct keys, the first of them repeated at the end.
+private let manyKeysEvent: [UInt8] = {
+    var text = #"{"k0":0"#
+    var index = 1
+    while text.utf8.count < 64 * 1024 - 24 {
+        text += #","k\#(index)":0"#
+        index += 1
+    }
+    return Array((text + #","k0":1}"#).utf8)
+}()
+
 /// The same event for Foundation's JSONDecoder, to measure the alternative.
 private struct CodableEvent: Decodable {
     struct Applicant: Decodable {
@@ -147,6 +158,18 @@ let benchmarks: @Sendable () -> Void = {
         let count = 20_000
         let start = ContinuousClock.now
         for _ in 0..<count { blackHole(try decoder.decode(CodableEvent.self, from: data)) }
+        benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
+    }
+
+    Benchmark(
+        "Domain: refuse a hostile 64 KiB event of 6,663 distinct keys and one repeated last (LienThong decoder)",
+        configuration: domainConfiguration
+    ) {
+        benchmark in
+        let decoder = InboundEventDecoder()
+        let count = 20
+        let start = ContinuousClock.now
+        for _ in 0..<count { blackHole(decoder.decode(manyKeysEvent)) }
         benchmark.measurement(nanosecondsPerEvent, nanoseconds(perEvent: count, since: start))
     }
 
