@@ -50,33 +50,39 @@ struct JSONWriter {
     mutating func field(_ key: StaticString, timestamp: Date) {
         self.key(key)
         let (day, seconds) = Self.localTime(timestamp)
-        bytes.append(UInt8(ascii: "\""))
-        appendDigits(day.year, count: 4)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(day.month, count: 2)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(day.day, count: 2)
-        bytes.append(UInt8(ascii: "T"))
-        appendDigits(seconds / 3600, count: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(seconds / 60 % 60, count: 2)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(seconds % 60, count: 2)
-        bytes.append(contentsOf: "+07:00\"".utf8)
+        bytes.append(addingCapacity: 27) { text in
+            text.append(UInt8(ascii: "\""))
+            Self.writeTwoDigits(day.year / 100, to: &text)
+            Self.writeTwoDigits(day.year % 100, to: &text)
+            text.append(UInt8(ascii: "-"))
+            Self.writeTwoDigits(day.month, to: &text)
+            text.append(UInt8(ascii: "-"))
+            Self.writeTwoDigits(day.day, to: &text)
+            text.append(UInt8(ascii: "T"))
+            Self.writeTwoDigits(seconds / 3600, to: &text)
+            text.append(UInt8(ascii: ":"))
+            Self.writeTwoDigits(seconds / 60 % 60, to: &text)
+            text.append(UInt8(ascii: ":"))
+            Self.writeTwoDigits(seconds % 60, to: &text)
+            for byte in "+07:00\"".utf8 { text.append(byte) }
+        }
     }
 
     /// The national portal's `yyyyMMddHHmmss` at UTC+7.
     mutating func field(_ key: StaticString, portalTimestamp: Date) {
         self.key(key)
         let (day, seconds) = Self.localTime(portalTimestamp)
-        bytes.append(UInt8(ascii: "\""))
-        appendDigits(day.year, count: 4)
-        appendDigits(day.month, count: 2)
-        appendDigits(day.day, count: 2)
-        appendDigits(seconds / 3600, count: 2)
-        appendDigits(seconds / 60 % 60, count: 2)
-        appendDigits(seconds % 60, count: 2)
-        bytes.append(UInt8(ascii: "\""))
+        bytes.append(addingCapacity: 16) { text in
+            text.append(UInt8(ascii: "\""))
+            Self.writeTwoDigits(day.year / 100, to: &text)
+            Self.writeTwoDigits(day.year % 100, to: &text)
+            Self.writeTwoDigits(day.month, to: &text)
+            Self.writeTwoDigits(day.day, to: &text)
+            Self.writeTwoDigits(seconds / 3600, to: &text)
+            Self.writeTwoDigits(seconds / 60 % 60, to: &text)
+            Self.writeTwoDigits(seconds % 60, to: &text)
+            text.append(UInt8(ascii: "\""))
+        }
     }
 
     mutating func field(_ key: StaticString, strings: [String]) {
@@ -114,12 +120,20 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// The comma before a member when it is not the first, then `"key":`, reserved at once: byte by byte, each
+    /// append checked the array's uniqueness and capacity again.
     private mutating func key(_ key: StaticString) {
-        comma()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let needsComma = needsComma
+        self.needsComma = true
+        key.withUTF8Buffer { name in
+            bytes.append(addingCapacity: name.count + 4) { text in
+                if needsComma { text.append(UInt8(ascii: ",")) }
+                text.append(UInt8(ascii: "\""))
+                for byte in name { text.append(byte) }
+                text.append(UInt8(ascii: "\""))
+                text.append(UInt8(ascii: ":"))
+            }
+        }
     }
 
     private mutating func appendNull() {
@@ -128,21 +142,27 @@ struct JSONWriter {
 
     /// A JSON string literal: quote, backslash and control characters escaped, everything else as is.
     private mutating func appendString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        // Codes, names and timestamps rarely need escaping: scan their contiguous UTF-8 and copy it whole rather
-        // than byte by byte (the scan through `String.UTF8View` cost more than the copy). Read in place: a copy of
-        // the string to make it contiguous (`withUTF8`) cost a retain and a release, and native strings already are.
+        // Codes, names and timestamps rarely need escaping: copy their contiguous UTF-8 between the quotes in one
+        // pass, and start again escaping if a byte needs it. Read in place: a copy of the string to make it
+        // contiguous (`withUTF8`) cost a retain and a release, and native strings already are.
         let copiedWhole =
             text.utf8.withContiguousStorageIfAvailable { utf8 in
-                guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
-                else { return false }
-                bytes.append(contentsOf: utf8)
-                return true
+                var needsEscaping = false
+                bytes.append(addingCapacity: utf8.count + 2) { literal in
+                    literal.append(UInt8(ascii: "\""))
+                    for byte in utf8 {
+                        guard byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else {
+                            needsEscaping = true
+                            break
+                        }
+                        literal.append(byte)
+                    }
+                    if needsEscaping { literal.removeAll() } else { literal.append(UInt8(ascii: "\"")) }
+                }
+                return !needsEscaping
             } ?? false
-        if copiedWhole {
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
+        if copiedWhole { return }
+        bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -162,25 +182,28 @@ struct JSONWriter {
     }
 
     private mutating func appendInteger(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes[start...].reverse()
+        // A sign and 19 digits at most. The digits are written last first, then put in order.
+        bytes.append(addingCapacity: 20) { text in
+            if value < 0 { text.append(UInt8(ascii: "-")) }
+            var low = text.count
+            var rest = value.magnitude
+            repeat {
+                text.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10))
+                rest /= 10
+            } while rest > 0
+            var high = text.count - 1
+            while low < high {
+                text.swapAt(low, high)
+                low += 1
+                high -= 1
+            }
+        }
     }
 
-    private mutating func appendDigits(_ value: Int, count: Int) {
-        var divisor = 1
-        for _ in 1..<count { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-            rest %= divisor
-            divisor /= 10
-        }
+    /// Two decimal digits of `value` (0...99).
+    private static func writeTwoDigits(_ value: Int, to text: inout OutputSpan<UInt8>) {
+        text.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10))
+        text.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
