@@ -41,12 +41,16 @@ public struct JSONDocument: Sendable {
         }
 
         /// Whether a string's decoded text is `text`, compared in place (a slice of the bytes per comparison
-        /// retained and released them).
+        /// retained and released them), lengths first: the names a decoder tries share long prefixes
+        /// (`vn.gov.lienthong.dossier.`), which a byte-by-byte walk through the string's view read again each time.
         func hasText(_ text: String, in bytes: [UInt8], decodedTexts: [String]) -> Bool {
             guard decoded < 0 else { return decodedTexts[decoded].utf8.elementsEqual(text.utf8) }
-            var utf8 = text.utf8.makeIterator()
-            for index in start..<end where utf8.next() != bytes[index] { return false }
-            return utf8.next() == nil
+            let utf8 = text.utf8
+            guard utf8.count == end - start else { return false }
+            return utf8.withContiguousStorageIfAvailable { text in
+                for offset in 0..<text.count where text[offset] != bytes[start + offset] { return false }
+                return true
+            } ?? utf8.elementsEqual(bytes[start..<end])
         }
 
         /// Whether two strings' decoded texts are the same.
