@@ -31,7 +31,8 @@ public struct AuditRecord: Sendable, Hashable {
     /// A canonical, unambiguous encoding: each field length-prefixed, integers big-endian, after `prefix` (the
     /// previous hash when chaining). Written through an output span into an array of the exact size: appended to the
     /// array, each byte checked its uniqueness and capacity again, and it took twice as long.
-    func canonicalBytes(after prefix: [UInt8] = []) -> [UInt8] {
+    func canonicalBytes(after prefix: [UInt8]) -> [UInt8] {
+        // Eight 4-byte length prefixes, four 8-byte integers and the texts and digest.
         let count =
             prefix.count + 8 * 4 + 4 * 8 + dossier.utf8.count + eventID.utf8.count + eventType.utf8.count
             + payloadDigest.count
