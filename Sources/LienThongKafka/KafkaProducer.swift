@@ -302,8 +302,9 @@ final class DeliveryBatch: @unchecked Sendable {
         }
     }
 
-    /// Records the result of record `index`; once per record.
-    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+    /// Records the result of record `index`; once per record. (Consumed: moved into its place, not copied there and
+    /// then destroyed, a retain and a release of the topic per delivery report.)
+    func complete(_ index: Int, _ result: consuming Result<KafkaDeliveryReport, KafkaError>) {
         (results + index).initialize(to: result)
         let waiting = state.withLock {
             state -> CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>? in
