@@ -142,6 +142,7 @@ public final class KafkaProducer: Sendable {
                 break
             }
         }
+        // The reports use the batch unretained: it lives until this returns, after the last one.
         return await batch.results()
     }
 
@@ -231,7 +232,7 @@ public final class KafkaProducer: Sendable {
 final class DeliveryBatch: @unchecked Sendable {
     // Unchecked: a slot (and `initializedSlots`) is written only by the sender, before the slot's record is
     // produced, and read afterwards by that record's delivery report (librdkafka's queues order the two) and by
-    // `deinit` (after the last report released the batch). A result is written once, by its record's report or by
+    // `deinit` (after the last result let the sender go on and drop the batch). A result is written once, by its record's report or by
     // the sender when the produce failed, before that record is counted off `state.remaining` under the mutex; the
     // results are read (moved out) only by whoever saw `remaining` reach 0 under the same mutex.
     private struct State {
@@ -270,36 +271,34 @@ final class DeliveryBatch: @unchecked Sendable {
         results.deallocate()
     }
 
-    /// The opaque to produce record `index` (the next one) with: it retains the batch until its report (or
-    /// ``release(_:)``).
+    /// The opaque to produce record `index` (the next one) with. It holds no reference: the sender holds the batch
+    /// until every record has its result, so the batch outlives each report (a retain per record, released by its
+    /// report on the poll thread, bounced the batch's reference count between two threads).
     func opaque(forRecord index: Int, topic: String) -> UnsafeMutableRawPointer {
         if index == initializedSlots {
             (slots + index).initialize(to: Slot(batch: .passUnretained(self), index: index, topic: topic))
             initializedSlots += 1
         }
-        _ = Unmanaged.passRetained(self)
         return UnsafeMutableRawPointer(slots + index)
-    }
-
-    /// Gives back an opaque whose record librdkafka did not take.
-    static func release(_ opaque: UnsafeMutableRawPointer) {
-        opaque.assumingMemoryBound(to: Slot.self).pointee.batch.release()
     }
 
     /// Serves one delivery report (on the producer's poll thread).
     static func complete(_ message: UnsafePointer<rd_kafka_message_t>) {
         guard let opaque = message.pointee._private else { return }
         let slot = opaque.assumingMemoryBound(to: Slot.self)
-        let batch = slot.pointee.batch.takeRetainedValue()
+        let index = slot.pointee.index
         let error = message.pointee.err
-        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let partition = KafkaTopicPartition(topic: slot.pointee.topic, partition: message.pointee.partition)
-            batch.complete(
-                slot.pointee.index,
-                .success(KafkaDeliveryReport(topicPartition: partition, offset: message.pointee.offset)))
-        } else {
-            batch.complete(slot.pointee.index, .failure(KafkaError(code: .delivery, responseError: error)))
-        }
+        let result: Result<KafkaDeliveryReport, KafkaError> =
+            error == RD_KAFKA_RESP_ERR_NO_ERROR
+            ? .success(
+                KafkaDeliveryReport(
+                    topicPartition: KafkaTopicPartition(
+                        topic: slot.pointee.topic, partition: message.pointee.partition),
+                    offset: message.pointee.offset))
+            : .failure(KafkaError(code: .delivery, responseError: error))
+        // Unretained: this record has no result yet, so the sender is still waiting and holds the batch. Nothing reads
+        // the slot after `complete`: the last result lets the sender go on and free the batch.
+        slot.pointee.batch._withUnsafeGuaranteedRef { $0.complete(index, result) }
     }
 
     /// Records the result of record `index`; once per record. (Consumed: moved into its place, not copied there and

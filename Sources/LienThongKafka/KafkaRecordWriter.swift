@@ -47,9 +47,7 @@ public struct KafkaRecordWriter: ~Copyable {
     /// Calls its argument with a field's bytes, read in place.
     private typealias FieldBytes = ((UnsafeRawBufferPointer) -> rd_kafka_resp_err_t) -> rd_kafka_resp_err_t
 
-    /// Builds the headers and queues the record. The opaque (a fresh retain of the batch) is given back here unless
-    /// librdkafka took the record (its delivery report gives it back then), and librdkafka owns the headers only
-    /// then.
+    /// Builds the headers and queues the record. librdkafka owns the headers only if it took the record.
     private mutating func produce(
         topic: String, partition: Int32?, headerCount: Int, headers: (inout KafkaHeaderList) -> Void,
         key: FieldBytes, value: FieldBytes
@@ -78,7 +76,6 @@ public struct KafkaRecordWriter: ~Copyable {
                 return error
             }
         } catch {
-            DeliveryBatch.release(opaque)
             outcome = .failed(error)
             return
         }
@@ -86,7 +83,6 @@ public struct KafkaRecordWriter: ~Copyable {
             outcome = .enqueued
             return
         }
-        DeliveryBatch.release(opaque)
         outcome =
             error == RD_KAFKA_RESP_ERR__QUEUE_FULL
             ? .queueFull : .failed(KafkaError(code: .produce, responseError: error))
