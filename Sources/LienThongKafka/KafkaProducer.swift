@@ -232,9 +232,10 @@ public final class KafkaProducer: Sendable {
 final class DeliveryBatch: @unchecked Sendable {
     // Unchecked: a slot (and `initializedSlots`) is written only by the sender, before the slot's record is
     // produced, and read afterwards by that record's delivery report (librdkafka's queues order the two) and by
-    // `deinit` (after the last result let the sender go on and drop the batch). A result is written once, by its record's report or by
-    // the sender when the produce failed, before that record is counted off `state.remaining` under the mutex; the
-    // results are read (moved out) only by whoever saw `remaining` reach 0 under the same mutex.
+    // `deinit` (after the last result let the sender go on and drop the batch). A result is written once, by its
+    // record's report or by the sender when the produce failed, before that record is counted off
+    // `state.remaining` under the mutex; the results are read (moved out) only by whoever saw `remaining` reach 0
+    // under the same mutex.
     private struct State {
         var remaining: Int
         var continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
