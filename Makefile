@@ -56,8 +56,12 @@ check-c-fence:
 	@./.ci/check-c-fence
 
 ## test: install what is missing, lint, build, run every test against a throwaway PostgreSQL and the embedded broker
+## The tests run in parallel in one process, each with its own embedded brokers and clients: up to ≈900 descriptors
+## open at once, near the common soft limit of 1024, so the soft limit is raised to the hard one (at most 65536).
 test: deps lint check-schemas check-alerts build
-	$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
+	hard=$$(ulimit -Hn); [ "$$hard" = unlimited ] && hard=65536; [ "$$hard" -gt 65536 ] && hard=65536; \
+		ulimit -Sn "$$hard" 2>/dev/null || true; \
+		$(STRICT) swift test $(SWIFT_BUILD_FLAGS) --skip-build
 
 ## bench: Kafka wrapper, PostgreSQL write paths, domain and the worker fleet end to end (prints numbers; never part
 ## of `make test`). The fleet runs the release `lienthong` as child processes.
