@@ -48,6 +48,13 @@ struct KafkaConfigurationTests {
         #expect(error?.property == "partition.assignment.strategy")
     }
 
+    @Test func librdkafkasCriticalLinesAreCriticalAndTheRestDebugOrTrace() {
+        #expect(
+            (0...7).map { RDKafkaCallbackContext.logLevel(syslogLevel: Int32($0)) } == [
+                .critical, .critical, .critical, .debug, .debug, .debug, .debug, .trace,
+            ])
+    }
+
     @Test func batchLimitsAreValidated() {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: "b:9092", groupID: "g")
         configuration.maxBatchSize = 0

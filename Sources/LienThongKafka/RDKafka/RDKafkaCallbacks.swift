@@ -31,12 +31,26 @@ final class RDKafkaCallbackContext: Sendable {
         self.log = log
     }
 
-    /// Routes librdkafka's own log lines to `logger`: debug level, trace for its debug-level lines.
+    /// Routes librdkafka's own log lines to `logger`, at ``logLevel(syslogLevel:)``.
     static func log(to logger: Logger) -> @Sendable (Int32, String, String) -> Void {
         { level, facility, message in
             logger.log(
-                level: level >= 7 ? .trace : .debug, "librdkafka",
+                level: logLevel(syslogLevel: level), "librdkafka",
                 metadata: [KafkaLoggingKeys.facility: "\(facility)", KafkaLoggingKeys.error: "\(message)"])
+        }
+    }
+
+    /// The level of a librdkafka log line of syslog level `syslogLevel`. Its emergency, alert and critical lines
+    /// (0–2) are critical: they are reported nowhere else, and the embedded broker's precede its abort (naming the
+    /// failed call's error). Its errors, warnings, notices and information (3–6) are debug: its failures of brokers
+    /// and requests also reach the error callback, which the clients' users log and count, and the rest is routine
+    /// (connects, rebalances, configuration notes). Its debug lines (7, from the `debug` property's contexts) are
+    /// trace.
+    static func logLevel(syslogLevel: Int32) -> Logger.Level {
+        switch syslogLevel {
+        case ...2: .critical
+        case 7...: .trace
+        default: .debug
         }
     }
 
