@@ -75,6 +75,23 @@ public final class OutboxRecordCache: Sendable {
         }
     }
 
+    /// Forgets, for each shard listed, the rows below its first pending row (every row of a shard with none
+    /// pending): rows that other processes' relays published, which this process's relay would otherwise forget only
+    /// when it next takes their shard. (In a fleet every shard holds every worker's rows; those rows filled the cache,
+    /// which then remembered nothing new.)
+    /// - Parameter firstPending: each shard's lowest unpublished row id, nil when it has none.
+    func forget(below firstPending: [Int32: Int64?]) {
+        state.withLock { state in
+            for (shard, first) in firstPending {
+                state.idsByShard[shard]?.removeAll { id in
+                    if let first, id >= first { return false }
+                    if let forgotten = state.records.removeValue(forKey: id) { state.recordCount -= forgotten.count }
+                    return true
+                }
+            }
+        }
+    }
+
     /// The records held.
     public var recordCount: Int {
         state.withLock { $0.recordCount }

@@ -103,6 +103,7 @@ public final class OutboxRelay: Sendable {
                 // stopped: a second relay of the fleet finds the others free and publishes alongside instead of
                 // waiting for this round; a lone relay covers every shard in two rounds. (OFFSET 0 keeps the cheap
                 // pending check ahead of the lock, so empty shards are not locked.)
+                if let cache = self.cache { cache.forget(below: try Self.firstPendingRows(in: session)) }
                 let round = UInt32(
                     bitPattern: self.nextShard.wrappingAdd(Self.shardsPerRound, ordering: .relaxed).oldValue)
                 let start = Int32(round % UInt32(Self.shardCount))
@@ -172,6 +173,20 @@ public final class OutboxRelay: Sendable {
             count: delivered.count,
             waits: delivered.map { Duration.seconds(now.timeIntervalSince(records.createdAt[$0])) })
         return delivered.count
+    }
+
+    /// Each shard's lowest unpublished row id (nil: none), read from the index of unpublished rows.
+    private static func firstPendingRows(in session: PostgresSession) throws -> [Int32: Int64?] {
+        var first: [Int32: Int64?] = [:]
+        for row in try session.query(
+            """
+            SELECT s, (SELECT min(id) FROM outbox_batch WHERE published_at IS NULL AND shard = s)
+            FROM generate_series(0, \(Int32(shardCount - 1))) AS s
+            """, prepared: true)
+        {
+            first[try row.decode(Int32.self, at: 0)] = .some(try row.decode(Int64?.self, at: 1))
+        }
+        return first
     }
 
     /// Releases every shard lock of the round: all of the session's advisory locks, so that one the planner took

@@ -62,6 +62,19 @@ struct OutboxRecordCacheTests {
         #expect(cache.listedRowCount == 0)
     }
 
+    @Test func rowsOtherRelaysPublishedAreForgottenShardByShard() {
+        let cache = OutboxRecordCache(capacity: 50)
+        // Shards 0, 1 and 2 hold rows 1–3, 4–6 and 7–9.
+        for id in Int64(1)...9 { cache.remember([(id, Int32((id - 1) / 3), records(1, row: id))]) }
+        cache.forget(below: [0: 2, 1: nil, 5: 1])
+        #expect(cache.recordCount == 5, "row 1 of shard 0 and all of shard 1, with nothing pending, are forgotten")
+        #expect(cache.listedRowCount == 5)
+        #expect(cache.take([(2, 0), (3, 0)]).keys.sorted() == [2, 3])
+        #expect(cache.take([(4, 1)]).isEmpty)
+        #expect(cache.take([(7, 2), (8, 2), (9, 2)]).count == 3, "shard 2 was not listed")
+        #expect(cache.recordCount == 0)
+    }
+
     @Test func stalledRowsDoNotFillTheCacheForGood() {
         let cache = OutboxRecordCache(capacity: 50)
         for id in Int64(1)...5000 {
