@@ -12,8 +12,9 @@ import Synchronization
 /// so under a backlog the rows held are the ones it takes next, and the newer ones are read from the table once it
 /// gets to them (forgetting the oldest instead would have it miss on every row until it caught up). A row that
 /// will never be taken (published by another process's relay, or its transaction rolled back) is forgotten when a
-/// relay takes a later row of its shard: the pending rows of a shard come in id order, so a remembered row of that
-/// shard below the first one is no longer pending.
+/// relay takes a later row of its shard, or when a relay's round finds the shard's first pending row above it: the
+/// pending rows of a shard come in id order, so a remembered row of that shard below the first one is no longer
+/// pending.
 public final class OutboxRecordCache: Sendable {
     private struct State {
         var records: [Int64: OutboxRowRecords] = [:]
