@@ -99,11 +99,12 @@ public final class OutboxRelay: Sendable {
         let limit = Int64(batchSize)
         let records = try await connection.run { session -> PendingRecords in
             do {
+                // This process's rows that other relays published since, in any shard, leave the cache first.
+                if let cache = self.cache { cache.forget(below: try Self.firstPendingRows(in: session)) }
                 // At most half the shards that have pending rows per round, starting where the last round
                 // stopped: a second relay of the fleet finds the others free and publishes alongside instead of
                 // waiting for this round; a lone relay covers every shard in two rounds. (OFFSET 0 keeps the cheap
                 // pending check ahead of the lock, so empty shards are not locked.)
-                if let cache = self.cache { cache.forget(below: try Self.firstPendingRows(in: session)) }
                 let round = UInt32(
                     bitPattern: self.nextShard.wrappingAdd(Self.shardsPerRound, ordering: .relaxed).oldValue)
                 let start = Int32(round % UInt32(Self.shardCount))
