@@ -116,15 +116,19 @@ struct JSONWriter {
     }
 
     private mutating func comma() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        needsComma = true
+        if startMember() { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    /// Whether the member about to be written needs a comma before it; every later member of the object will.
+    private mutating func startMember() -> Bool {
+        defer { needsComma = true }
+        return needsComma
     }
 
     /// The comma before a member when it is not the first, then `"key":`, reserved at once: byte by byte, each
     /// append checked the array's uniqueness and capacity again.
     private mutating func key(_ key: StaticString) {
-        let needsComma = needsComma
-        self.needsComma = true
+        let needsComma = startMember()
         key.withUTF8Buffer { name in
             bytes.append(addingCapacity: name.count + 4) { text in
                 if needsComma { text.append(UInt8(ascii: ",")) }
