@@ -31,7 +31,7 @@ public final class KafkaConsumer: Sendable {
     ///   - configuration: typed settings and librdkafka passthrough.
     ///   - rebalanceHandler: runs on the poll thread before assignments and revocations take effect.
     ///   - eventHandler: receives statistics, errors and rebalance notices on the poll thread.
-    ///   - logger: librdkafka's own log lines go here, at debug level (its critical ones at critical).
+    ///   - logger: librdkafka's own log lines go here (critical ones at critical, the rest at debug or trace).
     /// - Throws: ``KafkaError`` `.invalidConfiguration` naming the property librdkafka refuses.
     public init(
         configuration: KafkaConsumerConfiguration,

@@ -21,6 +21,15 @@ public final class OutboxRecordCache: Sendable {
         /// The ids held, by shard, in the order remembered.
         var idsByShard: [Int32: [Int64]] = [:]
         var recordCount = 0
+
+        /// Drops the ids of `shard` that `isGone` picks, with their records.
+        mutating func forget(shard: Int32, where isGone: (Int64) -> Bool) {
+            idsByShard[shard]?.removeAll { id in
+                guard isGone(id) else { return false }
+                if let forgotten = records.removeValue(forKey: id) { recordCount -= forgotten.count }
+                return true
+            }
+        }
     }
 
     private let state = Mutex(State())
@@ -66,11 +75,7 @@ public final class OutboxRecordCache: Sendable {
                 }
             }
             for (shard, first) in firstPending {
-                state.idsByShard[shard]?.removeAll { id in
-                    guard id < first || found[id] != nil else { return false }
-                    if let forgotten = state.records.removeValue(forKey: id) { state.recordCount -= forgotten.count }
-                    return true
-                }
+                state.forget(shard: shard) { id in id < first || found[id] != nil }
             }
             return found
         }
@@ -84,11 +89,7 @@ public final class OutboxRecordCache: Sendable {
     func forget(below firstPending: [Int32: Int64?]) {
         state.withLock { state in
             for (shard, first) in firstPending {
-                state.idsByShard[shard]?.removeAll { id in
-                    if let first, id >= first { return false }
-                    if let forgotten = state.records.removeValue(forKey: id) { state.recordCount -= forgotten.count }
-                    return true
-                }
+                state.forget(shard: shard) { id in first.map { id < $0 } ?? true }
             }
         }
     }
