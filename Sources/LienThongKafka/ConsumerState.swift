@@ -1,9 +1,11 @@
+import Dispatch
 import Synchronization
 
 /// State shared between a consumer's poll thread and the tasks that use it, under one lock.
 ///
 /// Holds the bounded hand-off buffer of batches, the single waiting reader, the assignment, which partitions
-/// the application and the flow control paused, and seek requests for the poll thread.
+/// the application and the flow control paused, whether the poll thread holds off polling, and seek requests for
+/// the poll thread.
 final class ConsumerState: Sendable {
     struct SeekRequest {
         var topicPartition: KafkaTopicPartition
@@ -22,12 +24,16 @@ final class ConsumerState: Sendable {
         var assignmentGeneration: UInt64 = 0
         var pausedByApplication: Set<KafkaTopicPartition> = []
         var pausedByFlowControl: Set<KafkaTopicPartition> = []
+        /// The buffer is full and the poll thread waits on ``holdEnded`` instead of polling.
+        var isHoldingPolls = false
         var seekRequests: [SeekRequest] = []
         var latestStatistics: String?
     }
 
     let fields = Mutex(Fields())
     let capacity: Int
+    /// Signalled to end the poll thread's hold early: the buffer drained to half, or a stop or seek was requested.
+    let holdEnded = DispatchSemaphore(value: 0)
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -51,14 +57,15 @@ final class ConsumerState: Sendable {
 
     /// Takes the oldest batch, waiting for one; nil once finished or when the waiting task is cancelled.
     /// - Parameter onDrained: called (outside the lock) when the buffer falls to half its capacity while the
-    ///   flow control holds partitions paused.
+    ///   flow control holds partitions paused or the poll thread holds off polling.
     func next(onDrained: () -> Void) async -> [KafkaMessage]? {
         enum Taken { case batch([KafkaMessage], wake: Bool), finished, empty }
         let taken = fields.withLock { state -> Taken in
             if !state.batches.isEmpty {
                 let batch = state.batches.removeFirst()
                 state.bufferedCount -= batch.count
-                let wake = !state.pausedByFlowControl.isEmpty && state.bufferedCount <= capacity / 2
+                let wake =
+                    (state.isHoldingPolls || !state.pausedByFlowControl.isEmpty) && state.bufferedCount <= capacity / 2
                 return .batch(batch, wake: wake)
             }
             return state.isFinished ? .finished : .empty
@@ -72,7 +79,7 @@ final class ConsumerState: Sendable {
         case .empty:
             break
         }
-        if !fields.withLock({ $0.pausedByFlowControl.isEmpty }) { onDrained() }
+        if fields.withLock({ $0.isHoldingPolls || !$0.pausedByFlowControl.isEmpty }) { onDrained() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = fields.withLock { state -> [KafkaMessage]?? in

@@ -8,9 +8,10 @@ import class Foundation.Thread
 ///
 /// One dedicated thread per consumer owns `rd_kafka_consumer_poll`; rebalances, errors and statistics arrive on
 /// that thread too (the main queue is forwarded to the consumer queue). Messages reach Swift in batches through
-/// a bounded buffer (``batches``): when it holds ``KafkaConsumerConfiguration/maxBufferedMessages`` the consumer
-/// pauses its partitions and keeps polling, resuming them below half of it, so memory stays bounded whatever
-/// the backlog. Offsets are stored only when the application says so (``storeOffsets(_:)``) and committed
+/// a bounded buffer (``batches``): when it holds ``KafkaConsumerConfiguration/maxBufferedMessages`` the poll
+/// thread stops polling until it is down to half, leaving librdkafka's bounded prefetch in place; if that takes
+/// longer than ``KafkaConsumerConfiguration/fullBufferHold``, it pauses the partitions and keeps polling, resuming
+/// them at half. Memory stays bounded whatever the backlog. Offsets are stored only when the application says so (``storeOffsets(_:)``) and committed
 /// automatically, by ``commit()``, or before partitions are revoked.
 ///
 /// - Important: no call here blocks the caller's thread beyond a lock: blocking librdkafka calls run on the
@@ -66,7 +67,7 @@ public final class KafkaConsumer: Sendable {
         self.context = context
         self.state = state
         self.blockingCalls = BlockingCallQueue(label: "lienthong.kafka.consumer.blocking")
-        self.batches = KafkaMessageBatches(state: state, wake: { client.wakeConsumerPoll() })
+        self.batches = KafkaMessageBatches(state: state, wake: { Self.wakePollThread(client, state) })
 
         let loop = ConsumerPollLoop(
             client: client, context: context, state: state, pending: pending, heartbeat: heartbeat,
@@ -82,7 +83,13 @@ public final class KafkaConsumer: Sendable {
 
     deinit {
         state.fields.withLock { $0.isStopRequested = true }
+        Self.wakePollThread(client, state)
+    }
+
+    /// Wakes the poll thread, whether it waits in `rd_kafka_consumer_poll` or holds off polling (full buffer).
+    private static func wakePollThread(_ client: RDKafkaClient, _ state: ConsumerState) {
         client.wakeConsumerPoll()
+        state.holdEnded.signal()
     }
 
     /// Subscribes the group member to `topics`; partitions arrive through the rebalance handler.
@@ -253,7 +260,7 @@ public final class KafkaConsumer: Sendable {
             if isStopped {
                 continuation.resume(returning: .failure(KafkaError(code: .closed, reason: "the consumer is closing")))
             } else {
-                client.wakeConsumerPoll()
+                Self.wakePollThread(client, state)
             }
         }
         try result.get()
@@ -278,6 +285,11 @@ public final class KafkaConsumer: Sendable {
     /// The partitions the buffer's flow control holds paused (for tests and diagnostics).
     package var partitionsPausedByFlowControl: Set<KafkaTopicPartition> {
         state.fields.withLock { $0.pausedByFlowControl }
+    }
+
+    /// Whether the poll thread, its buffer full, holds off polling (for tests and diagnostics).
+    package var isHoldingPolls: Bool {
+        state.fields.withLock { $0.isHoldingPolls }
     }
 
     /// The latest statistics JSON, when ``KafkaConsumerConfiguration/statisticsInterval`` is set.
@@ -306,7 +318,7 @@ public final class KafkaConsumer: Sendable {
             seek.continuation.resume(returning: .failure(KafkaError(code: .closed, reason: "the consumer is closing")))
         }
         state.finish()
-        client.wakeConsumerPoll()
+        Self.wakePollThread(client, state)
         return await pollThreadFinished.wait(timeout: timeout)
     }
 

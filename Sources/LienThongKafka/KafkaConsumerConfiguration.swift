@@ -29,9 +29,15 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var maxBatchSize: Int = 1000
     /// ...or when its first message has waited this long. Default: 10 ms.
     public var maxBatchWait: Duration = .milliseconds(10)
-    /// Messages buffered between the poll thread and Swift before the consumer pauses fetching; it resumes
-    /// below half of it. Default: 20,000.
+    /// Messages buffered between the poll thread and Swift before the poll thread stops taking more; it takes
+    /// more again below half of it. Default: 20,000.
     public var maxBufferedMessages: Int = 20_000
+    /// How long the poll thread, its buffer full, stops polling before it pauses the partitions instead.
+    /// While it does not poll, librdkafka keeps what it prefetched (within `queued.max.messages.kbytes`) and stops
+    /// fetching on its own; a pause makes librdkafka 2.0.2 drop that prefetch and fetch it again after the resume
+    /// (twice the fetched records in a backlog). Rebalances and callbacks wait up to this long; zero pauses at once.
+    /// Default: 1 s.
+    public var fullBufferHold: Duration = .seconds(1)
     /// How long one `rd_kafka_consumer_poll` call blocks when idle (also the heartbeat granularity). Default: 100 ms.
     public var pollTimeout: Duration = .milliseconds(100)
     /// Any further librdkafka properties, applied last.
@@ -52,6 +58,11 @@ public struct KafkaConsumerConfiguration: Sendable {
         guard maxBufferedMessages >= maxBatchSize else {
             throw KafkaError(
                 code: .invalidConfiguration, reason: "must be at least maxBatchSize", property: "maxBufferedMessages")
+        }
+        guard fullBufferHold >= .zero, fullBufferHold < maxPollInterval else {
+            throw KafkaError(
+                code: .invalidConfiguration, reason: "must be at least zero and below maxPollInterval",
+                property: "fullBufferHold")
         }
         var result: [(name: String, value: String)] = [
             ("bootstrap.servers", bootstrapServers),

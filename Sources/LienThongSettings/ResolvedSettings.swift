@@ -38,7 +38,7 @@ public struct ResolvedSettings: Sendable {
     public let shutdownBudget: Duration
     /// Records per batch transaction. Default: 3000.
     public let batchSize: Int
-    /// Records consumed ahead of the batches, at least ``batchSize``. Default: 20,000.
+    /// Records consumed ahead of the batches, at least ``batchSize``. Default: 8000.
     public let bufferedRecords: Int
     /// Concurrent batch transactions (connections), partitions split between them. Default: 2.
     public let writeLanes: Int

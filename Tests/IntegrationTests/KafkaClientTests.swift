@@ -193,7 +193,7 @@ struct KafkaClientTests {
         defer { kafka.close() }
         let total = 2000
         let (producer, consumer) = try await tinyBufferConsumer(
-            kafka, name: "flow", records: total,
+            kafka, name: "flow", records: total, hold: .zero,
             properties: ["fetch.wait.max.ms": "10", "fetch.error.backoff.ms": "10"])
         var received: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(60)
@@ -213,9 +213,10 @@ struct KafkaClientTests {
     }
 
     /// A two-partition topic named after `name` holding `total` numbered records, and a consumer of it (group
-    /// `name`) whose buffer holds 100 records in batches of 50; `properties` are added to its configuration.
+    /// `name`) whose buffer holds 100 records in batches of 50 and, full, holds off polling for `hold`;
+    /// `properties` are added to its configuration.
     private func tinyBufferConsumer(
-        _ kafka: TestKafka, name: String, records total: Int, properties: [String: String] = [:]
+        _ kafka: TestKafka, name: String, records total: Int, hold: Duration, properties: [String: String] = [:]
     ) async throws -> (producer: KafkaProducer, consumer: KafkaConsumer) {
         let topic = try await kafka.createTopic(name, partitions: 2)
         let producer = try KafkaProducer(configuration: kafka.producerConfiguration(), logger: logger)
@@ -223,19 +224,21 @@ struct KafkaClientTests {
         var configuration = kafka.consumerConfiguration(group: name)
         configuration.maxBatchSize = 50
         configuration.maxBufferedMessages = 100
+        configuration.fullBufferHold = hold
         configuration.properties.merge(properties) { $1 }
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         try consumer.subscribe(topics: [topic])
         return (producer, consumer)
     }
 
-    /// With no reader the buffer fills: the flow control pauses the partitions that delivered (both here), and
-    /// resumes them once a reader has drained it to half.
-    @Test func aFullBufferPausesTheDeliveringPartitionsAndADrainedOneResumesThem() async throws {
+    /// With no reader the buffer fills and stays full past the hold: the flow control pauses the partitions that
+    /// delivered (both here), and resumes them once a reader has drained it to half.
+    @Test func aBufferFullPastTheHoldPausesTheDeliveringPartitionsAndADrainedOneResumesThem() async throws {
         let kafka = try TestKafka()
         defer { kafka.close() }
         let total = 1000
-        let (producer, consumer) = try await tinyBufferConsumer(kafka, name: "paused-by-flow", records: total)
+        let (producer, consumer) = try await tinyBufferConsumer(
+            kafka, name: "paused-by-flow", records: total, hold: .milliseconds(200))
         #expect(
             await eventually {
                 consumer.assignment.count == 2 && consumer.partitionsPausedByFlowControl == consumer.assignment
@@ -247,6 +250,40 @@ struct KafkaClientTests {
         }
         #expect(received == total)
         #expect(await eventually { consumer.partitionsPausedByFlowControl.isEmpty }, "resumed once drained")
+        await consumer.close()
+        await producer.close()
+    }
+
+    /// A full buffer first holds off polling instead of pausing: librdkafka keeps what it prefetched, so as a
+    /// reader drains the buffer every record arrives in order, and each was fetched from the broker once (a pause
+    /// drops librdkafka's prefetch, fetched again after the resume).
+    @Test func aFullBufferHoldsOffPollingAndNoRecordIsFetchedTwice() async throws {
+        let kafka = try TestKafka()
+        defer { kafka.close() }
+        let total = 1000
+        let (producer, consumer) = try await tinyBufferConsumer(
+            kafka, name: "held-by-flow", records: total, hold: .seconds(60),
+            properties: ["statistics.interval.ms": "100"])
+        #expect(await eventually { consumer.isHoldingPolls }, "the buffer filled")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(consumer.isHoldingPolls, "still holding")
+        #expect(consumer.partitionsPausedByFlowControl.isEmpty, "nothing paused")
+        var received: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while received.count < total, ContinuousClock.now < deadline {
+            received += await nextBatch(consumer, timeout: .seconds(10)) ?? []
+        }
+        #expect(received.count == total)
+        for (_, messages) in Dictionary(grouping: received, by: \.partition) {
+            #expect(messages.map(\.offset) == Array(0..<Int64(messages.count)), "in order, no gap, no repeat")
+        }
+        let fetched = { () -> Int? in
+            guard let json = consumer.latestStatistics,
+                let document = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            else { return nil }
+            return document["rxmsgs"] as? Int
+        }
+        #expect(await eventually { fetched() == total }, "fetched \(fetched() ?? -1) records for \(total)")
         await consumer.close()
         await producer.close()
     }

@@ -65,6 +65,16 @@ struct KafkaConfigurationTests {
         #expect(error?.property == "maxBufferedMessages")
     }
 
+    @Test(arguments: [Duration.milliseconds(-1), .seconds(300), .seconds(301)])
+    func aHoldOutsideZeroToTheMaxPollIntervalIsRefused(hold: Duration) {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: "b:9092", groupID: "g")
+        configuration.fullBufferHold = hold
+        let error = #expect(throws: KafkaError.self) { try configuration.librdkafkaProperties() }
+        #expect(error?.property == "fullBufferHold")
+        configuration.fullBufferHold = .zero
+        #expect(throws: Never.self) { try configuration.librdkafkaProperties() }
+    }
+
     @Test func aConfigurationErrorNamesThePropertyButNeverItsValue() throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: "b:9092")
         configuration.properties["security.protocol"] = "s3cret-canary"

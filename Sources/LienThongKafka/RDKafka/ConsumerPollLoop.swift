@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Dispatch
 import Synchronization
 
 /// The batch being filled on the poll thread.
@@ -79,6 +80,7 @@ struct ConsumerPollLoop: Sendable {
     private func pollUntilStopped(_ handle: OpaquePointer) {
         let idleTimeout = Int32(configuration.pollTimeout.milliseconds)
         var reader = RDKafkaMessageReader()
+        var hold = FullBufferHold.none
         while true {
             heartbeat.beat()
             let (isStopped, seeks) = state.fields.withLock { state in
@@ -87,6 +89,7 @@ struct ConsumerPollLoop: Sendable {
             }
             if isStopped { return }
             for seek in seeks { perform(seek, handle: handle) }
+            if holdsOffPolling(&hold) { continue }
             applyFlowControl(handle)
 
             let timeout =
@@ -121,6 +124,42 @@ struct ConsumerPollLoop: Sendable {
                     KafkaError(
                         code: .broker, responseError: error, reason: String(cString: rd_kafka_err2str(error)) + place)))
         }
+    }
+
+    /// Where the poll thread stands with a full buffer.
+    enum FullBufferHold {
+        /// The buffer has room, or is draining after a hold: poll.
+        case none
+        /// The buffer filled at `since`: do not poll until it is down to half, for at most
+        /// ``KafkaConsumerConfiguration/fullBufferHold``.
+        case holding(since: ContinuousClock.Instant)
+        /// The hold ran out with the buffer still above half: poll, and let the flow control pause.
+        case expired
+    }
+
+    /// While the buffer is full, waits (up to ``KafkaConsumerConfiguration/pollTimeout`` at a time, so the loop
+    /// keeps serving stops and seeks) instead of polling, until it is down to half or the hold runs out; returns
+    /// whether it waited. Not polling leaves librdkafka's prefetch in place (it stops fetching at its own bounds);
+    /// pausing would drop it, to be fetched again.
+    private func holdsOffPolling(_ hold: inout FullBufferHold) -> Bool {
+        let now = ContinuousClock.now
+        state.fields.withLock { state in
+            switch hold {
+            case .none where state.bufferedCount >= self.state.capacity && configuration.fullBufferHold > .zero:
+                hold = .holding(since: now)
+            case .holding(let since) where state.bufferedCount > self.state.capacity / 2:
+                if now - since >= configuration.fullBufferHold { hold = .expired }
+            case .holding, .expired:
+                if state.bufferedCount <= self.state.capacity / 2 { hold = .none }
+            case .none:
+                break
+            }
+            if case .holding = hold { state.isHoldingPolls = true } else { state.isHoldingPolls = false }
+        }
+        guard case .holding(let since) = hold else { return false }
+        let wait = min(since + configuration.fullBufferHold - now, configuration.pollTimeout)
+        _ = state.holdEnded.wait(timeout: .now() + .milliseconds(Int(wait.milliseconds) + 1))
+        return true
     }
 
     /// Pauses every assigned partition that is delivering while the buffer is full; resumes those it paused once
