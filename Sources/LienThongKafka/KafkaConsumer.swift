@@ -11,8 +11,8 @@ import class Foundation.Thread
 /// a bounded buffer (``batches``): when it holds ``KafkaConsumerConfiguration/maxBufferedMessages`` the poll
 /// thread stops polling until it is down to half, leaving librdkafka's bounded prefetch in place; if that takes
 /// longer than ``KafkaConsumerConfiguration/fullBufferHold``, it pauses the partitions and keeps polling, resuming
-/// them at half. Memory stays bounded whatever the backlog. Offsets are stored only when the application says so (``storeOffsets(_:)``) and committed
-/// automatically, by ``commit()``, or before partitions are revoked.
+/// them at half. Memory stays bounded whatever the backlog. Offsets are stored only when the application says so
+/// (``storeOffsets(_:)``) and committed automatically, by ``commit()``, or before partitions are revoked.
 ///
 /// - Important: no call here blocks the caller's thread beyond a lock: blocking librdkafka calls run on the
 ///   poll thread or on a private dispatch queue.

@@ -135,6 +135,10 @@ struct ConsumerPollLoop: Sendable {
         case holding(since: ContinuousClock.Instant)
         /// The hold ran out with the buffer still above half: poll, and let the flow control pause.
         case expired
+
+        var isHolding: Bool {
+            if case .holding = self { true } else { false }
+        }
     }
 
     /// While the buffer is full, waits (up to ``KafkaConsumerConfiguration/pollTimeout`` at a time, so the loop
@@ -154,7 +158,7 @@ struct ConsumerPollLoop: Sendable {
             case .none:
                 break
             }
-            if case .holding = hold { state.isHoldingPolls = true } else { state.isHoldingPolls = false }
+            state.isHoldingPolls = hold.isHolding
         }
         guard case .holding(let since) = hold else { return false }
         let wait = min(since + configuration.fullBufferHold - now, configuration.pollTimeout)
