@@ -38,7 +38,8 @@ public struct ResolvedSettings: Sendable {
     public let shutdownBudget: Duration
     /// Records per batch transaction. Default: 3000.
     public let batchSize: Int
-    /// Records consumed ahead of the batches, at least ``batchSize``. Default: 8000.
+    /// Records consumed ahead of the batches, at least ``batchSize``. Default: 8000, or twice ``batchSize`` when that is
+    /// more (so that a larger batch size alone never stops startup).
     public let bufferedRecords: Int
     /// Concurrent batch transactions (connections), partitions split between them. Default: 2.
     public let writeLanes: Int
@@ -65,6 +66,11 @@ public struct ResolvedSettings: Sendable {
     }
 
     init(values: [String: String], kafkaProperties: [String: String], environment: [String: String]) throws {
+        var values = values
+        if values["worker.buffered_records"] == nil {  // resolved here, so that `--print-config` shows it
+            let batchSize = values["worker.batch_size"].flatMap { Int($0) } ?? 0
+            values["worker.buffered_records"] = String(max(8000, 2 * batchSize))
+        }
         self.values = values
         self.kafkaProperties = kafkaProperties
         func choice(_ key: String, _ allowed: [String]) throws -> String {

@@ -77,9 +77,10 @@ extension SettingDefinition {
             "worker.batch_size", default: "3000",
             "records per consumed batch, 1 to 10000, split over the write lanes"),
         SettingDefinition(
-            "worker.buffered_records", default: "8000",
+            "worker.buffered_records", default: nil,
             "records consumed ahead of the batches (the high watermark: the consumer takes no more above it, until"
-                + " half of it), from worker.batch_size to 1000000; a record waits behind them before its transaction"),
+                + " half of it), from worker.batch_size to 1000000; a record waits behind them before its transaction"
+                + " (default: 8000, or twice worker.batch_size when that is more)"),
         SettingDefinition(
             "worker.write_lanes", default: "2",
             "concurrent batch transactions, each on its own connection, partitions split between them (1 to 16)"),

@@ -114,6 +114,18 @@ struct SettingsSourcesTests {
         #expect(try await SettingsSources(environment: [:]).resolve().resumePolicyByProvince.isEmpty)
     }
 
+    @Test("the buffer holds 8000 records, or twice a larger batch, unless set")
+    func bufferedRecordsFollowTheBatchSize() async throws {
+        #expect(try await SettingsSources(environment: [:]).resolve().bufferedRecords == 8000)
+        let large = try await SettingsSources(environment: ["LIENTHONG_WORKER_BATCH_SIZE": "10000"]).resolve()
+        #expect(large.bufferedRecords == 20_000)
+        #expect(large.printable().contains("buffered_records: \"20000\""))
+        let set = try await SettingsSources(
+            environment: ["LIENTHONG_WORKER_BATCH_SIZE": "5000", "LIENTHONG_WORKER_BUFFERED_RECORDS": "6000"]
+        ).resolve()
+        #expect(set.bufferedRecords == 6000)
+    }
+
     @Test("conninfo passwords are redacted too")
     func conninfoRedaction() {
         #expect(Redaction.connectionString("host=db password=x user=a") == "host=db password=<redacted> user=a")
