@@ -14,6 +14,8 @@ final class ConsumerState: Sendable {
     }
 
     struct Fields {
+        /// The buffer's high watermark, in records.
+        let capacity: Int
         var batches: [[KafkaMessage]] = []
         var bufferedCount = 0
         var waiter: CheckedContinuation<[KafkaMessage]?, Never>?
@@ -28,15 +30,21 @@ final class ConsumerState: Sendable {
         var isHoldingPolls = false
         var seekRequests: [SeekRequest] = []
         var latestStatistics: String?
+
+        /// At the high watermark: the poll thread takes no more records (it holds, then pauses).
+        var isFull: Bool { bufferedCount >= capacity }
+        /// Down to half: the poll thread takes records again.
+        var isDrained: Bool { bufferedCount <= capacity / 2 }
+        /// The poll thread holds off polling or the flow control holds partitions paused, until ``isDrained``.
+        var waitsForDrain: Bool { isHoldingPolls || !pausedByFlowControl.isEmpty }
     }
 
-    let fields = Mutex(Fields())
-    let capacity: Int
+    let fields: Mutex<Fields>
     /// Signalled to end the poll thread's hold early: the buffer drained to half, or a stop or seek was requested.
     let holdEnded = DispatchSemaphore(value: 0)
 
     init(capacity: Int) {
-        self.capacity = capacity
+        fields = Mutex(Fields(capacity: capacity))
     }
 
     /// Hands a batch to the reader, or buffers it. Returns the number of buffered messages afterwards.
@@ -64,8 +72,7 @@ final class ConsumerState: Sendable {
             if !state.batches.isEmpty {
                 let batch = state.batches.removeFirst()
                 state.bufferedCount -= batch.count
-                let wake =
-                    (state.isHoldingPolls || !state.pausedByFlowControl.isEmpty) && state.bufferedCount <= capacity / 2
+                let wake = state.waitsForDrain && state.isDrained
                 return .batch(batch, wake: wake)
             }
             return state.isFinished ? .finished : .empty
@@ -79,7 +86,7 @@ final class ConsumerState: Sendable {
         case .empty:
             break
         }
-        if fields.withLock({ $0.isHoldingPolls || !$0.pausedByFlowControl.isEmpty }) { onDrained() }
+        if fields.withLock({ $0.waitsForDrain }) { onDrained() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = fields.withLock { state -> [KafkaMessage]?? in

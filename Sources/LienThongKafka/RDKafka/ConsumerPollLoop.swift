@@ -149,12 +149,12 @@ struct ConsumerPollLoop: Sendable {
         let now = ContinuousClock.now
         state.fields.withLock { state in
             switch hold {
-            case .none where state.bufferedCount >= self.state.capacity && configuration.fullBufferHold > .zero:
+            case .none where state.isFull && configuration.fullBufferHold > .zero:
                 hold = .holding(since: now)
-            case .holding(let since) where state.bufferedCount > self.state.capacity / 2:
+            case .holding(let since) where !state.isDrained:
                 if now - since >= configuration.fullBufferHold { hold = .expired }
             case .holding, .expired:
-                if state.bufferedCount <= self.state.capacity / 2 { hold = .none }
+                if state.isDrained { hold = .none }
             case .none:
                 break
             }
@@ -172,13 +172,13 @@ struct ConsumerPollLoop: Sendable {
     private func applyFlowControl(_ handle: OpaquePointer) {
         let delivering = pending.delivering
         let (toPause, toResume) = state.fields.withLock { state -> ([KafkaTopicPartition], [KafkaTopicPartition]) in
-            if state.bufferedCount >= self.state.capacity {
+            if state.isFull {
                 let toPause = state.assigned.intersection(delivering).subtracting(state.pausedByApplication)
                     .subtracting(state.pausedByFlowControl)
                 state.pausedByFlowControl.formUnion(toPause)
                 return (Array(toPause), [])
             }
-            if state.bufferedCount <= self.state.capacity / 2 && !state.pausedByFlowControl.isEmpty {
+            if state.isDrained && !state.pausedByFlowControl.isEmpty {
                 defer { state.pausedByFlowControl = [] }
                 return ([], Array(state.pausedByFlowControl.subtracting(state.pausedByApplication)))
             }
